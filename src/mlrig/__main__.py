@@ -1,0 +1,5 @@
+"""Entry point for ``python -m mlrig``."""
+
+from mlrig.cli import main
+
+main()

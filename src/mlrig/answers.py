@@ -1,0 +1,310 @@
+"""The answers model of the built-in template: typed, validated once, with derived values.
+
+The questions here mirror ``templates/ml/copier.yml`` (a test keeps them in step).
+Raw answers come from ``-d KEY=VALUE`` strings, an answers file (YAML scalars) or a
+prompt; :func:`resolve_answers` is the single boundary that turns them into an
+:class:`Answers` or raises :class:`~mlrig.errors.InvalidInputError`.
+"""
+
+from __future__ import annotations
+
+import keyword
+import math
+import re
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Literal, cast
+
+from mlrig.errors import InvalidInputError
+
+__all__ = ["QUESTIONS", "Answers", "Question", "load_answers_file", "resolve_answers"]
+
+CiProvider = Literal["github", "gitlab", "both"]
+PackageManager = Literal["uv", "pip"]
+Framework = Literal["sklearn", "pytorch", "none"]
+GateMetric = Literal["accuracy", "f1"]
+
+_PROJECT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
+_RUNNER_LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+_CRON_ITEM = re.compile(r"(\*|(\w+)(?:-(\w+))?)(?:/(\d+))?")
+_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+_WEEKDAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
+# (lowest, highest, names) of each cron field; GitHub and GitLab accept these.
+_CRON_FIELDS: tuple[tuple[str, int, int, tuple[str, ...]], ...] = (
+    ("minute", 0, 59, ()),
+    ("hour", 0, 23, ()),
+    ("day of month", 1, 31, ()),
+    ("month", 1, 12, _MONTHS),
+    ("day of week", 0, 6, _WEEKDAYS),
+)
+_TRUE = {"true", "yes", "y", "on", "1"}
+_FALSE = {"false", "no", "n", "off", "0"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Answers:
+    """A complete, valid set of answers for the built-in template."""
+
+    project_name: str
+    description: str
+    python_version: str
+    ci_provider: CiProvider
+    package_manager: PackageManager
+    framework: Framework
+    docker: bool
+    gpu_runner: str
+    monitoring_schedule: str
+    gate_metric: GateMetric
+    gate_threshold: float
+
+    @property
+    def package_name(self) -> str:
+        """Import name of the generated package: the project name, lower case, '-' as '_'."""
+        return _package_name(self.project_name)
+
+    @property
+    def image_name(self) -> str:
+        """Docker image name: the project name in lower case."""
+        return self.project_name.lower()
+
+    def to_data(self) -> dict[str, object]:
+        """The answers as copier data (derived values are left to the template)."""
+        return asdict(self)
+
+
+def _package_name(project_name: str) -> str:
+    return project_name.lower().replace("-", "_")
+
+
+def _text(raw: object) -> str:
+    if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
+        raise ValueError("must be text")
+    return str(raw)
+
+
+def _project_name(raw: object) -> str:
+    name = _text(raw)
+    if not _PROJECT_NAME.fullmatch(name):
+        raise ValueError(
+            f"{name!r} is not a valid project name: start with a letter, then use only "
+            "letters, digits, '-' or '_', at most 64 characters"
+        )
+    package = _package_name(name)
+    if keyword.iskeyword(package) or package in sys.stdlib_module_names:
+        raise ValueError(
+            f"{name!r} would make a package named {package!r}, which is a Python keyword or "
+            "standard-library module; choose another name"
+        )
+    return name
+
+
+def _choice(*choices: str) -> Callable[[object], str]:
+    def parse(raw: object) -> str:
+        value = _text(raw)
+        if value not in choices:
+            raise ValueError(f"{value!r} is not one of: {', '.join(choices)}")
+        return value
+
+    return parse
+
+
+def _bool(raw: object) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    value = _text(raw).strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ValueError(f"{raw!r} is not yes or no")
+
+
+def _threshold(raw: object) -> float:
+    if isinstance(raw, bool):
+        raise ValueError("must be a number between 0 and 1")
+    try:
+        value = float(_text(raw))
+    except ValueError:
+        raise ValueError(f"{raw!r} is not a number between 0 and 1") from None
+    if not (math.isfinite(value) and 0 <= value <= 1):
+        raise ValueError(f"{raw!r} is not a number between 0 and 1")
+    return value
+
+
+def _runner_label(raw: object) -> str:
+    label = _text(raw).strip()
+    if label != "none" and not _RUNNER_LABEL.fullmatch(label):
+        raise ValueError(
+            f"{label!r} is not a runner label: use 'none' or letters, digits, '.', '-' and '_'"
+        )
+    return label
+
+
+def _cron_value(token: str, field: str, low: int, high: int, names: tuple[str, ...]) -> int:
+    if token.upper() in names:
+        return low + names.index(token.upper())
+    if not token.isdigit() or not low <= int(token) <= high:
+        raise ValueError(f"{token!r} is out of range for the {field} ({low}-{high})")
+    return int(token)
+
+
+def _schedule(raw: object) -> str:
+    text = " ".join(_text(raw).split())
+    if text == "none":
+        return text
+    fields = text.split(" ")
+    hint = (
+        "use 'none' or 5 cron fields (minute hour day-of-month month day-of-week), e.g. '0 6 * * 1'"
+    )
+    if len(fields) != len(_CRON_FIELDS):
+        raise ValueError(f"{text!r} is not a cron schedule: {hint}")
+    for token, (field, low, high, names) in zip(fields, _CRON_FIELDS, strict=True):
+        for item in token.split(","):
+            match = _CRON_ITEM.fullmatch(item)
+            if match is None:
+                raise ValueError(f"{text!r} is not a cron schedule: {hint}")
+            _, start, end, step = match.groups()
+            for part in (start, end):
+                if part is not None:
+                    try:
+                        _cron_value(part, field, low, high, names)
+                    except ValueError as exc:
+                        raise ValueError(f"{text!r}: {exc}") from None
+            if step is not None and int(step) == 0:
+                raise ValueError(f"{text!r}: a step of 0 never fires")
+    return text
+
+
+@dataclass(frozen=True)
+class Question:
+    """One question of the template: its help text, default, choices and parser."""
+
+    name: str
+    help: str
+    default: str | bool | float
+    parse: Callable[[object], str | bool | float]
+    choices: tuple[str, ...] = ()
+
+
+_PYTHON_VERSIONS = ("3.10", "3.11", "3.12", "3.13")
+_CI_PROVIDERS = ("github", "gitlab", "both")
+_PACKAGE_MANAGERS = ("uv", "pip")
+_FRAMEWORKS = ("sklearn", "pytorch", "none")
+_GATE_METRICS = ("accuracy", "f1")
+
+#: The questions in the order they are asked. ``project_name`` defaults to the
+#: destination folder's name, so its default here is only a placeholder.
+QUESTIONS: tuple[Question, ...] = (
+    Question("project_name", "Project name", "my-model", _project_name),
+    Question("description", "One-line description", "A small machine-learning project", _text),
+    Question(
+        "python_version", "Python version", "3.12", _choice(*_PYTHON_VERSIONS), _PYTHON_VERSIONS
+    ),
+    Question("ci_provider", "CI provider", "github", _choice(*_CI_PROVIDERS), _CI_PROVIDERS),
+    Question(
+        "package_manager", "Package manager", "uv", _choice(*_PACKAGE_MANAGERS), _PACKAGE_MANAGERS
+    ),
+    Question("framework", "ML framework", "sklearn", _choice(*_FRAMEWORKS), _FRAMEWORKS),
+    Question("docker", "Build a Docker image", True, _bool),
+    Question("gpu_runner", "Self-hosted GPU runner label, or 'none'", "none", _runner_label),
+    Question(
+        "monitoring_schedule", "Monitoring cron schedule (UTC), or 'none'", "0 6 * * 1", _schedule
+    ),
+    Question("gate_metric", "Gate metric", "accuracy", _choice(*_GATE_METRICS), _GATE_METRICS),
+    Question("gate_threshold", "Gate threshold (0-1)", 0.8, _threshold),
+)
+_BY_NAME = {question.name: question for question in QUESTIONS}
+
+Ask = Callable[[Question, object], object]
+
+
+def resolve_answers(
+    given: Mapping[str, object],
+    *,
+    project_default: str,
+    use_defaults: bool,
+    ask: Ask | None = None,
+) -> Answers:
+    """Validate ``given`` answers and complete the missing ones.
+
+    A missing answer takes its default when ``use_defaults`` is true, is asked
+    through ``ask(question, default)`` when a callback is given, and is an error
+    otherwise. ``project_default`` is the default project name (the destination's
+    folder name). Raises :class:`InvalidInputError` naming every unknown key,
+    invalid value or missing answer.
+    """
+    unknown = sorted(set(given) - set(_BY_NAME))
+    if unknown:
+        raise InvalidInputError(
+            f"unknown question {', '.join(map(repr, unknown))}; "
+            f"the questions are: {', '.join(_BY_NAME)}"
+        )
+    values: dict[str, object] = {}
+    problems: list[str] = []
+    missing: list[str] = []
+    for question in QUESTIONS:
+        default = project_default if question.name == "project_name" else question.default
+        if question.name in given:
+            raw = given[question.name]
+        elif use_defaults:
+            raw = default
+        elif ask is not None:
+            raw = ask(question, default)
+        else:
+            missing.append(question.name)
+            continue
+        try:
+            values[question.name] = question.parse(raw)
+        except ValueError as exc:
+            problems.append(f"{question.name}: {exc}")
+    if problems:
+        raise InvalidInputError(f"invalid answer: {'; '.join(problems)}")
+    if missing:
+        raise InvalidInputError(
+            f"no answer for {', '.join(missing)} and no terminal to ask in; "
+            "pass --defaults to take the defaults, or give them with -d KEY=VALUE"
+        )
+    return Answers(
+        project_name=cast(str, values["project_name"]),
+        description=cast(str, values["description"]),
+        python_version=cast(str, values["python_version"]),
+        ci_provider=cast(CiProvider, values["ci_provider"]),
+        package_manager=cast(PackageManager, values["package_manager"]),
+        framework=cast(Framework, values["framework"]),
+        docker=cast(bool, values["docker"]),
+        gpu_runner=cast(str, values["gpu_runner"]),
+        monitoring_schedule=cast(str, values["monitoring_schedule"]),
+        gate_metric=cast(GateMetric, values["gate_metric"]),
+        gate_threshold=cast(float, values["gate_threshold"]),
+    )
+
+
+def load_answers_file(path: Path) -> dict[str, object]:
+    """Read answers from a YAML mapping, such as another project's ``.copier-answers.yml``.
+
+    Keys starting with ``_`` (copier's own bookkeeping) are ignored. Raises
+    :class:`InvalidInputError` when the file is missing, unreadable, not YAML,
+    holds duplicate keys or is not a mapping.
+    """
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InvalidInputError(f"answers file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInputError(f"cannot read answers file {path}: {exc}") from None
+    try:
+        data = YAML(typ="safe", pure=True).load(text)
+    except YAMLError as exc:
+        problem = " ".join(str(exc).split())
+        raise InvalidInputError(f"answers file {path} is not valid YAML: {problem}") from None
+    if not isinstance(data, dict):
+        raise InvalidInputError(
+            f"answers file {path} must be a YAML mapping of question: answer, "
+            f"not {type(data).__name__}"
+        )
+    return {str(key): value for key, value in data.items() if not str(key).startswith("_")}

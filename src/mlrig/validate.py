@@ -1,0 +1,208 @@
+"""Run the validators over a rendered project tree and return their findings.
+
+The validators are external programs (installed with ``pip install 'mlrig[validate]'``):
+check-jsonschema with the official GitHub workflow, dependabot and GitLab CI schemas,
+actionlint (with shellcheck on ``run:`` blocks), zizmor in its pedantic persona,
+hadolint, yamllint, shellcheck and ruff. They run in parallel, one process per check.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlrig.errors import EnvironmentProblem
+
+__all__ = ["YAMLLINT_CONFIG", "Finding", "validate_tree"]
+
+#: GitHub's ``on:`` key is a YAML 1.1 boolean, so truthy keys are allowed.
+YAMLLINT_CONFIG = (
+    "{extends: default, rules: {truthy: {check-keys: false}, line-length: {max: 160}, "
+    "document-start: disable, comments: {min-spaces-from-content: 1}}}"
+)
+# A Jinja tag or expression that survived rendering; GitHub's ${{ }} is not one.
+_LEFTOVER_JINJA = re.compile(r"\{%-?\s|\s-?%\}|(?<![$\w{])\{\{-?\s*[A-Za-z_]")
+_ZIZMOR_LINE = re.compile(
+    r"::\w+ file=(?P<file>[^,]*),line=(?P<line>\d+),title=(?P<title>[^:]*)::(?P<msg>.*)"
+)
+# zizmor repeats "name.yml:LINE: " at the start of each message.
+_ZIZMOR_PREFIX = re.compile(r"^\S+:\d+: ")
+_SKIP_DIRS = {".git", ".venv", "node_modules", "__pycache__"}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem a validator reported, with the tool's name."""
+
+    tool: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"[{self.tool}] {self.message}"
+
+
+@dataclass(frozen=True)
+class _Check:
+    tool: str
+    argv: list[str]
+    parse: Callable[[str, int], list[str]]
+
+
+def validate_tree(root: Path) -> list[Finding]:
+    """Validate every pipeline, Dockerfile, YAML, shell and Python file under ``root``.
+
+    Returns the findings, empty when the tree is clean. Raises
+    :class:`EnvironmentProblem` when a validator that is needed is not installed.
+    """
+    files = sorted(_files(root))
+    findings = [Finding("jinja", message) for message in _leftover_jinja(root, files)]
+    checks = _checks(files)
+    env = dict(os.environ)
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    env["NO_COLOR"] = "1"
+    missing = sorted(
+        {c.argv[0] for c in checks if shutil.which(c.argv[0], path=env["PATH"]) is None}
+    )
+    if missing:
+        raise EnvironmentProblem(
+            f"validator not found: {', '.join(missing)}; install them with "
+            "pip install 'mlrig[validate]'"
+        )
+    running = [
+        (
+            check,
+            subprocess.Popen(
+                check.argv,
+                cwd=root,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            ),
+        )
+        for check in checks
+    ]
+    for check, proc in running:
+        output, _ = proc.communicate()
+        findings.extend(Finding(check.tool, m) for m in check.parse(output, proc.returncode))
+    return findings
+
+
+def _files(root: Path) -> list[str]:
+    found: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if d not in _SKIP_DIRS]
+        rel = Path(dirpath).relative_to(root)
+        found.extend((rel / name).as_posix() for name in filenames)
+    return found
+
+
+def _checks(files: Sequence[str]) -> list[_Check]:
+    workflows = [f for f in files if re.fullmatch(r"\.github/workflows/[^/]+\.ya?ml", f)]
+    dependabot = [f for f in files if re.fullmatch(r"\.github/dependabot\.ya?ml", f)]
+    gitlab = [f for f in files if f == ".gitlab-ci.yml"]
+    dockerfiles = [f for f in files if re.fullmatch(r"(.*/)?Dockerfile(\.[^/]+)?", f)]
+    yaml_files = [f for f in files if f.endswith((".yml", ".yaml"))]
+    python = [f for f in files if f.endswith(".py")]
+    shell = [f for f in files if f.endswith(".sh")]
+    checks: list[_Check] = []
+
+    def schema(name: str, targets: list[str], *extra: str) -> None:
+        if targets:
+            argv = ["check-jsonschema", "--builtin-schema", name, *extra, "-o", "json", *targets]
+            checks.append(_Check(f"schema:{name}", argv, _parse_jsonschema))
+
+    schema("vendor.github-workflows", workflows)
+    schema("custom.github-workflows-require-timeout", workflows)
+    schema("vendor.dependabot", dependabot)
+    schema("vendor.gitlab-ci", gitlab, "--data-transform", "gitlab-ci")
+    if workflows:
+        checks.append(
+            _Check("actionlint", ["actionlint", "-no-color", "-oneline", *workflows], _lines)
+        )
+        zizmor = [
+            "zizmor",
+            "--offline",
+            "--no-progress",
+            "--persona=pedantic",
+            "--format=github",
+            ".",
+        ]
+        checks.append(_Check("zizmor", zizmor, _parse_zizmor))
+    if dockerfiles:
+        checks.append(_Check("hadolint", ["hadolint", "--no-color", *dockerfiles], _lines))
+    if yaml_files:
+        argv = ["yamllint", "-f", "parsable", "-d", YAMLLINT_CONFIG, *yaml_files]
+        checks.append(_Check("yamllint", argv, _lines))
+    if shell:
+        checks.append(_Check("shellcheck", ["shellcheck", "-f", "gcc", *shell], _lines))
+    if python:
+        ruff = ["ruff", "check", "--no-cache", "--quiet", "--output-format", "concise", *python]
+        checks.append(_Check("ruff", ruff, _lines))
+        fmt = ["ruff", "format", "--check", "--no-cache", "--output-format", "concise", *python]
+        checks.append(_Check("ruff-format", fmt, _parse_ruff_format))
+    return checks
+
+
+def _lines(output: str, returncode: int) -> list[str]:
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    if returncode == 0:
+        return []
+    return lines or [f"failed with exit code {returncode} and no output"]
+
+
+def _parse_ruff_format(output: str, returncode: int) -> list[str]:
+    return [line for line in _lines(output, returncode) if "would be reformatted" not in line[:30]]
+
+
+def _parse_jsonschema(output: str, returncode: int) -> list[str]:
+    if returncode == 0:
+        return []
+    try:
+        report = json.loads(output)
+    except json.JSONDecodeError:
+        return _lines(output, returncode)
+    messages = [
+        f"{error['filename']}: {error['path']}: {error.get('best_match', error)['message']}"
+        for error in report.get("errors", [])
+    ]
+    messages += [
+        f"{error['filename']}: {error['message']}" for error in report.get("parse_errors", [])
+    ]
+    return messages or _lines(output, returncode)
+
+
+def _parse_zizmor(output: str, returncode: int) -> list[str]:
+    if returncode == 0:
+        return []
+    messages = [
+        f"{m['file']}:{m['line']}: {m['title']}: {_ZIZMOR_PREFIX.sub('', m['msg'])}"
+        for m in map(_ZIZMOR_LINE.match, output.splitlines())
+        if m
+    ]
+    return messages or _lines(output, returncode)
+
+
+def _leftover_jinja(root: Path, files: Sequence[str]) -> list[str]:
+    messages = [
+        f"{name}: template suffix left in a rendered file name"
+        for name in files
+        if name.endswith(".jinja")
+    ]
+    for name in files:
+        try:
+            text = (root / name).read_text(encoding="utf-8")
+        except (UnicodeDecodeError, OSError):
+            continue
+        for number, line in enumerate(text.splitlines(), start=1):
+            if _LEFTOVER_JINJA.search(line):
+                messages.append(f"{name}:{number}: Jinja left over: {line.strip()}")
+    return messages

@@ -1,0 +1,42 @@
+"""Shared helpers: render projects and run the CLI, always inside ``tmp_path``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from mlrig import Answers, new, resolve_answers
+from mlrig.cli import main
+
+
+def make_answers(**given: object) -> Answers:
+    """Answers for the built-in template: the defaults, overridden by ``given``."""
+    return resolve_answers(given, project_default="demo-model", use_defaults=True)
+
+
+@pytest.fixture
+def render(tmp_path: Path) -> Callable[..., Path]:
+    """Render the built-in template with the given answers (no git) and return the project."""
+    count = 0
+
+    def _render(**given: object) -> Path:
+        nonlocal count
+        count += 1
+        dest = tmp_path / f"render-{count}" / "demo-model"
+        new(dest, answers=make_answers(**given), git=False)
+        return dest
+
+    return _render
+
+
+def run_cli(*args: str, input: str | None = None) -> Result:
+    """Run ``mlrig ARGS`` in-process, capturing stdout and stderr separately."""
+    return CliRunner().invoke(main, list(args), input=input, catch_exceptions=False)
+
+
+def tree(path: Path) -> list[str]:
+    """Every path under ``path``, relative, sorted: to prove nothing was written."""
+    return sorted(p.relative_to(path).as_posix() for p in path.rglob("*"))

@@ -1,0 +1,159 @@
+"""The answers model: parsing, validation, defaults, and its agreement with copier.yml."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+from mlrig import QUESTIONS, InvalidInputError, builtin_template, load_answers_file
+from tests.conftest import make_answers
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["a", "my-model", "My_Model2", "x" * 64, "churn-predictor-v2"],
+)
+def test_valid_project_names(name: str) -> None:
+    assert make_answers(project_name=name).project_name == name
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "",
+        "2fast",
+        "my model",
+        "my.model",
+        "a/b",
+        "..",
+        "../escape",
+        "name!",
+        "x" * 65,
+        "-dash",
+        "json",  # shadows the standard library
+        "class",  # a Python keyword
+    ],
+)
+def test_invalid_project_names_are_refused(name: str) -> None:
+    with pytest.raises(InvalidInputError, match="project_name"):
+        make_answers(project_name=name)
+
+
+def test_derived_names() -> None:
+    answers = make_answers(project_name="Churn-Model_2")
+    assert answers.package_name == "churn_model_2"
+    assert answers.image_name == "churn-model_2"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("yes", True), ("No", False), ("true", True), ("0", False), (True, True)],
+)
+def test_booleans(raw: object, expected: bool) -> None:
+    assert make_answers(docker=raw).docker is expected
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("docker", "maybe"),
+        ("framework", "tensorflow"),
+        ("ci_provider", "jenkins"),
+        ("python_version", "3.9"),
+        ("python_version", 3.1),  # YAML reads an unquoted 3.10 as 3.1
+        ("gate_threshold", "1.5"),
+        ("gate_threshold", "nan"),
+        ("gate_threshold", "high"),
+        ("gpu_runner", "gpu runner"),
+        ("gpu_runner", "${{ secrets.X }}"),
+        ("monitoring_schedule", "daily"),
+        ("monitoring_schedule", "61 * * * *"),
+        ("monitoring_schedule", "0 6 * *"),
+        ("monitoring_schedule", "*/0 * * * *"),
+        ("monitoring_schedule", "0 6 * * 1; rm -rf /"),
+    ],
+)
+def test_invalid_values_name_the_question(key: str, value: object) -> None:
+    with pytest.raises(InvalidInputError, match=f"invalid answer: {key}:"):
+        make_answers(**{key: value})
+
+
+@pytest.mark.parametrize(
+    "cron", ["0 6 * * 1", "*/15 2 1-7 JAN,JUL MON-FRI", "30  4 *  * *", "none"]
+)
+def test_valid_schedules(cron: str) -> None:
+    assert make_answers(monitoring_schedule=cron).monitoring_schedule == " ".join(cron.split())
+
+
+def test_unknown_keys_are_listed() -> None:
+    with pytest.raises(InvalidInputError, match="unknown question 'colour'"):
+        make_answers(colour="red")
+
+
+def test_missing_answers_without_a_prompt_are_listed() -> None:
+    from mlrig import resolve_answers
+
+    with pytest.raises(InvalidInputError, match="no answer for project_name, description"):
+        resolve_answers({}, project_default="x", use_defaults=False)
+
+
+def test_ask_is_called_for_each_missing_answer() -> None:
+    from mlrig import resolve_answers
+
+    asked: list[str] = []
+
+    def ask(question: object, default: object) -> object:
+        asked.append(question.name)  # type: ignore[attr-defined]
+        return default
+
+    answers = resolve_answers({"framework": "none"}, project_default="proj", use_defaults=False, ask=ask)
+    assert "framework" not in asked
+    assert len(asked) == len(QUESTIONS) - 1
+    assert answers.project_name == "proj"
+
+
+def test_model_matches_copier_yml() -> None:
+    """The Python model and the template's copier.yml must ask the same questions."""
+    spec = YAML(typ="safe").load((builtin_template() / "copier.yml").read_text())
+    asked = {k: v for k, v in spec.items() if not k.startswith("_") and v.get("when") is not False}
+    assert list(asked) == [q.name for q in QUESTIONS]
+    for question in QUESTIONS:
+        entry = asked[question.name]
+        assert tuple(entry.get("choices", ())) == question.choices, question.name
+        if question.name != "project_name":
+            assert entry["default"] == question.default, question.name
+
+
+class TestAnswersFile:
+    def test_reads_a_copier_answers_file(self, tmp_path: Path) -> None:
+        path = tmp_path / "answers.yml"
+        path.write_text("_src_path: gh:x/y\n_commit: v1\nframework: none\ndocker: false\n")
+        assert load_answers_file(path) == {"framework": "none", "docker": False}
+
+    @pytest.mark.parametrize(
+        ("content", "message"),
+        [
+            ("framework: [unclosed\n", "not valid YAML"),
+            ("framework: none\nframework: sklearn\n", "not valid YAML"),
+            ("- a\n- b\n", "must be a YAML mapping"),
+            ("", "must be a YAML mapping"),
+        ],
+        ids=["syntax-error", "duplicate-key", "a-list", "empty"],
+    )
+    def test_malformed_files_are_refused(self, tmp_path: Path, content: str, message: str) -> None:
+        path = tmp_path / "answers.yml"
+        path.write_text(content)
+        with pytest.raises(InvalidInputError, match=message):
+            load_answers_file(path)
+
+    def test_missing_file(self, tmp_path: Path) -> None:
+        with pytest.raises(InvalidInputError, match="does not exist"):
+            load_answers_file(tmp_path / "nope.yml")
+
+    def test_binary_file(self, tmp_path: Path) -> None:
+        path = tmp_path / "answers.yml"
+        path.write_bytes(b"\xff\xfe\x00garbage")
+        with pytest.raises(InvalidInputError, match="cannot read"):
+            load_answers_file(path)
