@@ -108,7 +108,9 @@ def test_ask_is_called_for_each_missing_answer() -> None:
         asked.append(question.name)  # type: ignore[attr-defined]
         return default
 
-    answers = resolve_answers({"framework": "none"}, project_default="proj", use_defaults=False, ask=ask)
+    answers = resolve_answers(
+        {"framework": "none"}, project_default="proj", use_defaults=False, ask=ask
+    )
     assert "framework" not in asked
     assert len(asked) == len(QUESTIONS) - 1
     assert answers.project_name == "proj"

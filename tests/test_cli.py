@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -96,7 +97,9 @@ def test_answers_file_and_data_override(tmp_path: Path) -> None:
 
 def test_answers_file_with_every_answer_needs_no_defaults(tmp_path: Path) -> None:
     first = tmp_path / "first"
-    assert run_cli("new", str(first), "--defaults", "-d", "framework=none", "--no-git").exit_code == 0
+    assert (
+        run_cli("new", str(first), "--defaults", "-d", "framework=none", "--no-git").exit_code == 0
+    )
     second = tmp_path / "second"
     result = run_cli("new", str(second), "--answers-file", str(first / ".copier-answers.yml"))
     assert result.exit_code == 0, result.stderr
@@ -119,7 +122,20 @@ def test_prompts_in_a_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     dest = tmp_path / "proj"
     # project name, description, python, provider, manager, framework (first a bad one),
     # docker, gpu, schedule, metric, threshold
-    replies = ["", "My desc", "3.11", "gitlab", "pip", "tensorflow", "none", "n", "", "none", "f1", "0.7"]
+    replies = [
+        "",
+        "My desc",
+        "3.11",
+        "gitlab",
+        "pip",
+        "tensorflow",
+        "none",
+        "n",
+        "",
+        "none",
+        "f1",
+        "0.7",
+    ]
     result = run_cli("new", str(dest), "--no-git", input="\n".join(replies) + "\n")
     assert result.exit_code == 0, result.stderr
     assert "is not one of: sklearn, pytorch, none" in result.output
@@ -160,7 +176,9 @@ BAD_INPUTS = {
 
 
 @pytest.mark.parametrize(("args", "message"), BAD_INPUTS.values(), ids=BAD_INPUTS.keys())
-def test_bad_input_exits_2_and_writes_nothing(tmp_path: Path, args: list[str], message: str) -> None:
+def test_bad_input_exits_2_and_writes_nothing(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
     inputs = tmp_path / "inputs"
     inputs.mkdir()
     (inputs / "bad.yml").write_text("framework: [oops\n")
@@ -201,7 +219,9 @@ def test_non_empty_destination_points_to_existing_repo_commands(tmp_path: Path) 
     assert tree(dest) == ["train.py"]
 
 
-def test_missing_git_is_an_environment_problem(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_git_is_an_environment_problem(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
     work = tmp_path / "work"
     work.mkdir()
@@ -212,12 +232,14 @@ def test_missing_git_is_an_environment_problem(tmp_path: Path, monkeypatch: pyte
     assert tree(work) == []
 
 
-def test_interrupt_mid_render_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_interrupt_mid_render_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import copier
 
     real_run_copy = copier.run_copy
 
-    def interrupted(src: str, dst: Path, **kwargs: object) -> None:
+    def interrupted(src: str, dst: Path, **kwargs: Any) -> None:
         real_run_copy(src, dst, **kwargs)  # files are on disk now...
         raise KeyboardInterrupt  # ...and the user presses Ctrl-C
 
@@ -232,7 +254,16 @@ def test_interrupt_mid_render_leaves_nothing(tmp_path: Path, monkeypatch: pytest
 
 def test_python_dash_m(tmp_path: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "mlrig", "new", str(tmp_path / "p"), "-d", "framework=x", "--defaults"],
+        [
+            sys.executable,
+            "-m",
+            "mlrig",
+            "new",
+            str(tmp_path / "p"),
+            "-d",
+            "framework=x",
+            "--defaults",
+        ],
         capture_output=True,
         text=True,
         stdin=subprocess.DEVNULL,

@@ -125,9 +125,11 @@ def _checks(files: Sequence[str]) -> list[_Check]:
     schema("vendor.dependabot", dependabot)
     schema("vendor.gitlab-ci", gitlab, "--data-transform", "gitlab-ci")
     if workflows:
-        checks.append(
-            _Check("actionlint", ["actionlint", "-no-color", "-oneline", *workflows], _lines)
-        )
+        # actionlint finds its config only inside a git work tree, so name it.
+        config = [f for f in files if re.fullmatch(r"\.github/actionlint\.ya?ml", f)]
+        config_args = ["-config-file", config[0]] if config else []
+        actionlint = ["actionlint", "-no-color", "-oneline", *config_args, *workflows]
+        checks.append(_Check("actionlint", actionlint, _lines))
         zizmor = [
             "zizmor",
             "--offline",

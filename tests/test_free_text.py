@@ -1,0 +1,46 @@
+"""Free-text answers are data: they never become YAML structure, a CI expression or shell."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+from mlrig.validate import validate_tree
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:
+    import tomli as tomllib
+
+NASTY = (
+    'Predicts "churn": fast # really\n'
+    "second line with {{ 7*7 }} and {% raw %} and ${{ secrets.DEPLOY_TOKEN }}\n"
+    "$(rm -rf /) `id` ; echo pwned && exit 1 | tee /etc/passwd 'quoted' \\ back\\slash"
+)
+CI_FILES = [
+    ".github/workflows/ci.yml",
+    ".github/workflows/monitor.yml",
+    ".github/dependabot.yml",
+    ".gitlab-ci.yml",
+    "Dockerfile",
+]
+
+
+@pytest.mark.parametrize("package_manager", ["uv", "pip"])
+def test_hostile_description_stays_text(render: Callable[..., Path], package_manager: str) -> None:
+    project = render(description=NASTY, ci_provider="both", package_manager=package_manager)
+    assert validate_tree(project) == []
+
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())
+    assert pyproject["project"]["description"] == NASTY.replace("\n", " ")
+    recorded = YAML(typ="safe").load((project / ".copier-answers.yml").read_text())
+    assert recorded["description"] == NASTY
+
+    for name in CI_FILES:
+        text = (project / name).read_text()
+        assert "DEPLOY_TOKEN" not in text, name
+        assert "rm -rf" not in text, name

@@ -1,0 +1,112 @@
+"""Every validator is wired in: each is fed a known-bad file and must report it."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from mlrig import EnvironmentProblem
+from mlrig.validate import validate_tree
+
+PINNED_CHECKOUT = "actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1 # v7.0.1"
+GOOD_WORKFLOW = f"""\
+name: CI
+on:
+  push:
+permissions: {{}}
+concurrency:
+  group: ${{{{ github.workflow }}}}-${{{{ github.ref }}}}
+  cancel-in-progress: true
+jobs:
+  test:
+    name: Test
+    runs-on: ubuntu-latest
+    timeout-minutes: 5
+    steps:
+      - uses: {PINNED_CHECKOUT}
+        with:
+          persist-credentials: false
+      - run: echo "hello"
+"""
+
+BAD_FILES: dict[str, tuple[str, str, str]] = {
+    # id: (relative path, content, tool expected to report it)
+    "workflow-schema": (
+        ".github/workflows/ci.yml",
+        GOOD_WORKFLOW.replace("    steps:", "    stepz: []\n    steps:"),
+        "schema:vendor.github-workflows",
+    ),
+    "workflow-without-timeout": (
+        ".github/workflows/ci.yml",
+        GOOD_WORKFLOW.replace("    timeout-minutes: 5\n", ""),
+        "schema:custom.github-workflows-require-timeout",
+    ),
+    "actionlint-job-graph": (
+        ".github/workflows/ci.yml",
+        GOOD_WORKFLOW.replace(
+            "    timeout-minutes: 5", "    timeout-minutes: 5\n    needs: nowhere"
+        ),
+        "actionlint",
+    ),
+    "actionlint-shellcheck": (
+        ".github/workflows/ci.yml",
+        GOOD_WORKFLOW.replace('echo "hello"', "cat $HOME/*.txt | grep x"),
+        "actionlint",
+    ),
+    "zizmor-unpinned-action": (
+        ".github/workflows/ci.yml",
+        GOOD_WORKFLOW.replace(PINNED_CHECKOUT, "actions/checkout@v7"),
+        "zizmor",
+    ),
+    "zizmor-template-injection": (
+        ".github/workflows/ci.yml",
+        GOOD_WORKFLOW.replace('echo "hello"', 'echo "${{ github.head_ref }}"'),
+        "zizmor",
+    ),
+    "dependabot-schema": (
+        ".github/dependabot.yml",
+        "version: 3\nupdates: []\n",
+        "schema:vendor.dependabot",
+    ),
+    "gitlab-schema": (
+        ".gitlab-ci.yml",
+        "test:\n  script: 1\n  stage: [x]\n",
+        "schema:vendor.gitlab-ci",
+    ),
+    "hadolint": ("Dockerfile", "FROM python\nRUN pip install requests\n", "hadolint"),
+    "yamllint-duplicate-key": ("config.yml", "a: 1\na: 2\n", "yamllint"),
+    "shellcheck": ("run.sh", "#!/bin/sh\nrm -rf $1/*\n", "shellcheck"),
+    "ruff-check": ("src/pkg/mod.py", "import os\n", "ruff"),
+    "ruff-format": ("src/pkg/mod.py", "x=1\n", "ruff-format"),
+    "jinja-leftover": ("README.md", "# {{ project_name }}\n", "jinja"),
+    "jinja-block-leftover": ("src/pkg/mod.py", "# {% if docker %}\n", "jinja"),
+    "jinja-suffix-leftover": ("Dockerfile.jinja", "FROM python:3.12-slim\n", "jinja"),
+}
+
+
+def test_a_clean_tree_has_no_findings(tmp_path: Path) -> None:
+    (tmp_path / ".github" / "workflows").mkdir(parents=True)
+    (tmp_path / ".github" / "workflows" / "ci.yml").write_text(GOOD_WORKFLOW)
+    (tmp_path / "mod.py").write_text('print("${{ not jinja }}")\n')
+    assert validate_tree(tmp_path) == []
+
+
+@pytest.mark.parametrize(("path", "content", "tool"), BAD_FILES.values(), ids=BAD_FILES.keys())
+def test_known_bad_file_is_caught(tmp_path: Path, path: str, content: str, tool: str) -> None:
+    target = tmp_path / path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(content)
+    findings = validate_tree(tmp_path)
+    assert tool in {finding.tool for finding in findings}, findings
+
+
+def test_missing_validator_is_an_environment_problem(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "Dockerfile").write_text("FROM python:3.12-slim\n")
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "nowhere" / "python"))
+    with pytest.raises(EnvironmentProblem, match="validator not found: hadolint"):
+        validate_tree(tmp_path)
