@@ -66,6 +66,7 @@ def test_booleans(raw: object, expected: bool) -> None:
         ("gate_threshold", "1.5"),
         ("gate_threshold", "nan"),
         ("gate_threshold", "high"),
+        ("description", "bell\x07 in text"),
         ("gpu_runner", "gpu runner"),
         ("gpu_runner", "${{ secrets.X }}"),
         ("monitoring_schedule", "daily"),

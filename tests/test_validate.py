@@ -102,6 +102,14 @@ def test_known_bad_file_is_caught(tmp_path: Path, path: str, content: str, tool:
     assert tool in {finding.tool for finding in findings}, findings
 
 
+def test_answers_are_not_reported_as_leftover_jinja(tmp_path: Path) -> None:
+    (tmp_path / "README.md").write_text(
+        "# demo\n\nUses {{ braces }} on purpose.\n{{ left_over }}\n"
+    )
+    findings = validate_tree(tmp_path, answers=["Uses {{ braces }} on purpose."])
+    assert [f.message for f in findings] == ["README.md:4: Jinja left over: {{ left_over }}"]
+
+
 def test_missing_validator_is_an_environment_problem(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

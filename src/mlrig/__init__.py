@@ -2,27 +2,40 @@
 
 The public API is what ``__all__`` lists: the command functions, the answers model
 and the error types. None of it prints, prompts or exits; the CLI does that.
+Names are imported on first use, so that ``mlrig --help`` stays fast.
 """
 
 from __future__ import annotations
 
-from mlrig._version import __version__
-from mlrig.answers import QUESTIONS, Answers, Question, load_answers_file, resolve_answers
-from mlrig.commands.new import NewResult, new
-from mlrig.errors import EnvironmentProblem, InvalidInputError, MlrigError
-from mlrig.templates import builtin_template
+import importlib
+from typing import TYPE_CHECKING, Any
 
-__all__ = [
-    "QUESTIONS",
-    "Answers",
-    "EnvironmentProblem",
-    "InvalidInputError",
-    "MlrigError",
-    "NewResult",
-    "Question",
-    "__version__",
-    "builtin_template",
-    "load_answers_file",
-    "new",
-    "resolve_answers",
-]
+from mlrig._version import __version__
+
+if TYPE_CHECKING:
+    from mlrig.answers import QUESTIONS, Answers, Question, load_answers_file, resolve_answers
+    from mlrig.commands.new import NewResult, new
+    from mlrig.errors import EnvironmentProblem, InvalidInputError, MlrigError
+    from mlrig.templates import builtin_template
+
+_HOMES = {
+    "QUESTIONS": "mlrig.answers",
+    "Answers": "mlrig.answers",
+    "Question": "mlrig.answers",
+    "load_answers_file": "mlrig.answers",
+    "resolve_answers": "mlrig.answers",
+    "NewResult": "mlrig.commands.new",
+    "new": "mlrig.commands.new",
+    "EnvironmentProblem": "mlrig.errors",
+    "InvalidInputError": "mlrig.errors",
+    "MlrigError": "mlrig.errors",
+    "builtin_template": "mlrig.templates",
+}
+
+__all__ = [*_HOMES, "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOMES:
+        return getattr(importlib.import_module(_HOMES[name]), name)
+    raise AttributeError(f"module 'mlrig' has no attribute {name!r}")

@@ -39,6 +39,7 @@ _CRON_FIELDS: tuple[tuple[str, int, int, tuple[str, ...]], ...] = (
     ("month", 1, 12, _MONTHS),
     ("day of week", 0, 6, _WEEKDAYS),
 )
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _TRUE = {"true", "yes", "y", "on", "1"}
 _FALSE = {"false", "no", "n", "off", "0"}
 
@@ -82,6 +83,13 @@ def _text(raw: object) -> str:
     if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
         raise ValueError("must be text")
     return str(raw)
+
+
+def _description(raw: object) -> str:
+    text = _text(raw)
+    if _CONTROL.search(text):
+        raise ValueError("must not hold control characters other than tab and newline")
+    return text
 
 
 def _project_name(raw: object) -> str:
@@ -198,7 +206,9 @@ _GATE_METRICS = ("accuracy", "f1")
 #: destination folder's name, so its default here is only a placeholder.
 QUESTIONS: tuple[Question, ...] = (
     Question("project_name", "Project name", "my-model", _project_name),
-    Question("description", "One-line description", "A small machine-learning project", _text),
+    Question(
+        "description", "One-line description", "A small machine-learning project", _description
+    ),
     Question(
         "python_version", "Python version", "3.12", _choice(*_PYTHON_VERSIONS), _PYTHON_VERSIONS
     ),

@@ -14,7 +14,7 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +34,7 @@ _ZIZMOR_LINE = re.compile(
 )
 # zizmor repeats "name.yml:LINE: " at the start of each message.
 _ZIZMOR_PREFIX = re.compile(r"^\S+:\d+: ")
+_ANSWERS_FILE = ".copier-answers.yml"
 _SKIP_DIRS = {".git", ".venv", "node_modules", "__pycache__"}
 
 
@@ -55,14 +56,18 @@ class _Check:
     parse: Callable[[str, int], list[str]]
 
 
-def validate_tree(root: Path) -> list[Finding]:
+def validate_tree(root: Path, *, answers: Iterable[str] = ()) -> list[Finding]:
     """Validate every pipeline, Dockerfile, YAML, shell and Python file under ``root``.
 
-    Returns the findings, empty when the tree is clean. Raises
-    :class:`EnvironmentProblem` when a validator that is needed is not installed.
+    ``answers`` are the free-text answers the tree was rendered with: they are the
+    user's data, so Jinja-like text inside them is not reported as left-over Jinja
+    (nor is anything in the answers file). Returns the findings, empty when the
+    tree is clean. Raises :class:`EnvironmentProblem` when a validator that is
+    needed is not installed.
     """
     files = sorted(_files(root))
-    findings = [Finding("jinja", message) for message in _leftover_jinja(root, files)]
+    user_text = [part for text in answers for part in text.splitlines() if part.strip()]
+    findings = [Finding("jinja", m) for m in _leftover_jinja(root, files, user_text)]
     checks = _checks(files)
     env = dict(os.environ)
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
@@ -193,18 +198,22 @@ def _parse_zizmor(output: str, returncode: int) -> list[str]:
     return messages or _lines(output, returncode)
 
 
-def _leftover_jinja(root: Path, files: Sequence[str]) -> list[str]:
+def _leftover_jinja(root: Path, files: Sequence[str], user_text: Sequence[str]) -> list[str]:
     messages = [
         f"{name}: template suffix left in a rendered file name"
         for name in files
         if name.endswith(".jinja")
     ]
     for name in files:
+        if name == _ANSWERS_FILE:
+            continue
         try:
             text = (root / name).read_text(encoding="utf-8")
         except (UnicodeDecodeError, OSError):
             continue
         for number, line in enumerate(text.splitlines(), start=1):
+            for part in user_text:
+                line = line.replace(part, "")
             if _LEFTOVER_JINJA.search(line):
                 messages.append(f"{name}:{number}: Jinja left over: {line.strip()}")
     return messages
