@@ -86,6 +86,12 @@ def test_generated_project_passes_its_own_tests(
         [python, "-m", f"{pkg}.train", "--data", "data/train.csv", "--out", "artifacts"],
         cwd=project,
     )
-    gate = [python, "-m", f"{pkg}.evaluate", "--metrics", "artifacts/metrics.json"]
+    gate: list[str | Path] = [
+        python,
+        "-m",
+        f"{pkg}.evaluate",
+        "--metrics",
+        "artifacts/metrics.json",
+    ]
     out = _run([*gate, "--baseline", "metrics/baseline.json"], cwd=project)
     assert "accuracy" in out

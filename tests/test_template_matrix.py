@@ -94,4 +94,4 @@ def test_combination_renders_clean(render: Callable[..., Path], answers: dict[st
     config = (project / "src" / "demo_model" / "config.py").read_text()
     assert repr(answers["gate_metric"]).replace("'", '"') in config
     if gitlab and monitor:
-        assert answers["monitoring_schedule"] in (project / "README.md").read_text()
+        assert str(answers["monitoring_schedule"]) in (project / "README.md").read_text()

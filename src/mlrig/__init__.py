@@ -32,7 +32,20 @@ _HOMES = {
     "builtin_template": "mlrig.templates",
 }
 
-__all__ = [*_HOMES, "__version__"]
+__all__ = [
+    "QUESTIONS",
+    "Answers",
+    "EnvironmentProblem",
+    "InvalidInputError",
+    "MlrigError",
+    "NewResult",
+    "Question",
+    "__version__",
+    "builtin_template",
+    "load_answers_file",
+    "new",
+    "resolve_answers",
+]
 
 
 def __getattr__(name: str) -> Any:
