@@ -1,0 +1,1 @@
+"""A small machine-learning project: data checks, training, a metric gate, monitoring."""
