@@ -140,6 +140,8 @@ def _checks(files: Sequence[str]) -> list[_Check]:
             "--offline",
             "--no-progress",
             "--persona=pedantic",
+            # Without it zizmor skips a workflow it cannot parse and still exits 0.
+            "--strict-collection",
             "--format=github",
             ".",
         ]
