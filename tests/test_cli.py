@@ -155,6 +155,18 @@ def test_prompts_in_a_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         assert line in recorded
 
 
+def test_unreachable_gate_threshold_is_warned_about(tmp_path: Path) -> None:
+    result = run_cli(
+        "new", str(tmp_path / "p"), "--defaults", "--no-git", "-d", "gate_threshold=0.99"
+    )
+    assert result.exit_code == 0
+    assert "warning: the starter model scores accuracy 0.95, below the gate threshold 0.99" in (
+        result.stderr
+    )
+    quiet = run_cli("new", str(tmp_path / "q"), "--defaults", "--no-git")
+    assert "warning" not in quiet.stderr
+
+
 BAD_INPUTS = {
     "empty-name": (["-d", "project_name="], "project_name"),
     "name-starts-with-digit": (["-d", "project_name=1model"], "project_name"),

@@ -117,6 +117,8 @@ def new(
         ask=_ask if interactive else None,
     )
     result = run_new(dest, answers=answers, git=not no_git, dry_run=dry_run)
+    for warning in result.warnings:
+        click.secho(f"mlrig: warning: {warning}", fg="yellow", err=True)
     if result.dry_run:
         click.echo(f"Would create {result.dest} with {len(result.files)} files:")
         for name in result.files:

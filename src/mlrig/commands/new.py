@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -16,6 +17,7 @@ from mlrig.templates import builtin_template
 
 __all__ = ["NewResult", "check_destination", "new"]
 
+_BASELINE = "metrics/baseline.json"
 _FALLBACK_IDENTITY = {
     "GIT_AUTHOR_NAME": "mlrig",
     "GIT_AUTHOR_EMAIL": "mlrig@localhost",
@@ -34,6 +36,8 @@ class NewResult:
     #: The initial commit's SHA, or ``None`` when no git repository was made.
     commit: str | None
     dry_run: bool
+    #: Things the user should know before the first pipeline run.
+    warnings: tuple[str, ...] = ()
 
 
 def check_destination(dest: Path) -> None:
@@ -71,7 +75,7 @@ def new(
         with tempfile.TemporaryDirectory(prefix="mlrig-dry-run-") as tmp:
             out = Path(tmp) / dest.name
             _render(template, out, answers)
-            return NewResult(dest, _list_files(out), None, dry_run=True)
+            return NewResult(dest, _list_files(out), None, True, _gate_warnings(out, answers))
 
     git_exe = _find_git() if git else None
     created = _make_parents(dest.parent)
@@ -80,6 +84,7 @@ def new(
         out = staging / dest.name
         _render(template, out, answers)
         files = _list_files(out)
+        warnings = _gate_warnings(out, answers)
         commit = _git_init(git_exe, out) if git_exe else None
         if dest.is_dir():
             for child in out.iterdir():
@@ -92,7 +97,23 @@ def new(
             directory.rmdir()
         raise
     shutil.rmtree(staging, ignore_errors=True)
-    return NewResult(dest, files, commit, dry_run=False)
+    return NewResult(dest, files, commit, False, warnings)
+
+
+def _gate_warnings(project: Path, answers: Answers) -> tuple[str, ...]:
+    """Warn when the starter model's committed baseline already fails the gate."""
+    try:
+        baseline = json.loads((project / _BASELINE).read_text(encoding="utf-8"))
+        score = float(baseline[answers.gate_metric])
+    except (OSError, ValueError, KeyError, TypeError):
+        return ()
+    if score >= answers.gate_threshold:
+        return ()
+    return (
+        f"the starter model scores {answers.gate_metric} {score:g}, below the gate threshold "
+        f"{answers.gate_threshold:g}: the pipeline's gate fails until the model improves or "
+        "GATE_THRESHOLD in config.py is lowered",
+    )
 
 
 def _render(template: Path, out: Path, answers: Answers) -> None:
