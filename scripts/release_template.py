@@ -83,14 +83,18 @@ def main() -> None:
         for entry in repo.iterdir():
             if entry.name != ".git":
                 shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
-        shutil.copytree(SOURCE, repo, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(
+            SOURCE, repo, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__")
+        )
         git(repo, "add", "--all")
         git(repo, "commit", "--quiet", "--allow-empty", "-m", f"mlrig built-in template {tag}")
         git(repo, "tag", tag)
         tmp_bundle = Path(tmp) / "out.bundle"
         git(repo, "bundle", "create", "--quiet", str(tmp_bundle), "HEAD", "main", "--tags")
         shutil.move(tmp_bundle, BUNDLE)
-        print(f"{BUNDLE.relative_to(ROOT)}: {', '.join(git(repo, 'tag', '--sort=v:refname').split())}")
+        print(
+            f"{BUNDLE.relative_to(ROOT)}: {', '.join(git(repo, 'tag', '--sort=v:refname').split())}"
+        )
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from mlrig import Answers, new, resolve_answers
+from mlrig import Answers, builtin_template, new, resolve_answers
 from mlrig.cli import main
 
 
@@ -19,14 +19,14 @@ def make_answers(**given: object) -> Answers:
 
 @pytest.fixture
 def render(tmp_path: Path) -> Callable[..., Path]:
-    """Render the built-in template with the given answers (no git) and return the project."""
+    """Render the built-in template's source with the given answers (no git); return the project."""
     count = 0
 
     def _render(**given: object) -> Path:
         nonlocal count
         count += 1
         dest = tmp_path / f"render-{count}" / "demo-model"
-        new(dest, answers=make_answers(**given), git=False)
+        new(dest, answers=make_answers(**given), template=builtin_template(), git=False)
         return dest
 
     return _render

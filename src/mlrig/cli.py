@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -23,15 +22,16 @@ EXIT_INTERRUPTED = 130
 class _Group(click.Group):
     """The single error handler: a user error becomes one red line, never a traceback."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: click.Context) -> None:
         try:
-            return super().invoke(ctx)
+            code = super().invoke(ctx)
         except MlrigError as exc:
             click.secho(f"mlrig: error: {exc}", fg="red", err=True)
             ctx.exit(exc.exit_code)
         except (KeyboardInterrupt, click.Abort):
             click.secho("mlrig: interrupted; nothing was written", fg="red", err=True)
             ctx.exit(EXIT_INTERRUPTED)
+        ctx.exit(code or 0)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -153,3 +153,80 @@ def _ask(question: Question, default: object) -> object:
     if question.choices:
         text = f"{text} ({'/'.join(question.choices)})"
     return click.prompt(text, default=default, value_proc=convert)
+
+
+@main.command()
+@click.argument("dest", type=click.Path(path_type=Path), default=".")
+@click.option("--to", "to", metavar="REF", help="Template version to update to [default: newest].")
+@click.option("--preview", is_flag=True, help="List what would change; change nothing.")
+@click.option(
+    "--conflict",
+    type=click.Choice(["inline", "rej"]),
+    default="inline",
+    show_default=True,
+    help="Leave conflicts as inline markers, or as .rej files beside the originals.",
+)
+def update(dest: Path, to: str | None, preview: bool, conflict: str) -> int:
+    """Update the project in DEST (default: here) to a newer template version.
+
+    Your edits are kept: copier's 3-way merge re-applies them on top of the new
+    template. The work tree must be clean; the result is left uncommitted for you
+    to review. Exit 0 when updated or already current, 1 when conflicts are left
+    or the merged pipeline files do not validate.
+    """
+    from mlrig.commands.update import update as run_update
+
+    result = run_update(
+        dest, to=to, preview=preview, conflict="rej" if conflict == "rej" else "inline"
+    )
+    if result.from_version == result.to_version:
+        click.echo(f"{result.project.name} is on the newest template version {result.to_version}.")
+        return 0
+    verb = "would change" if preview else "changed"
+    head = f"{result.project.name}: template {result.from_version} -> {result.to_version}"
+    click.echo(f"{head}, {len(result.changes)} files {verb}:")
+    colours = {"added": "green", "deleted": "red", "conflict": "red"}
+    for change in result.changes:
+        click.secho(f"  {change.status:<9}{change.path}", fg=colours.get(change.status))
+    for finding in result.findings:
+        click.secho(f"mlrig: invalid pipeline after the merge: {finding}", fg="red", err=True)
+    if preview:
+        click.echo("Preview only: nothing was changed.")
+        return 0
+    if result.conflicts:
+        click.secho(
+            f"mlrig: {len(result.conflicts)} files have conflicts ({conflict} markers): "
+            f"{', '.join(result.conflicts)}; resolve them, then commit",
+            fg="red",
+            err=True,
+        )
+    if result.conflicts or result.findings:
+        return 1
+    click.echo("Review the changes with `git diff`, then commit them.")
+    return 0
+
+
+@main.command()
+@click.argument("dest", type=click.Path(path_type=Path), default=".")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of text.")
+def check(dest: Path, as_json: bool) -> int:
+    """Exit 0 when DEST (default: here) is on its template's newest version, 1 when behind.
+
+    Reads only the answers file and the template's version tags: fast and offline
+    for the built-in template, so it fits a pre-commit hook.
+    """
+    from mlrig.commands.check import check as run_check
+
+    result = run_check(dest)
+    if as_json:
+        import json
+
+        click.echo(json.dumps(result.as_dict(), indent=2))
+    elif result.behind:
+        click.echo(
+            f"{result.project.name} is behind its template: {result.current} -> {result.latest}; "
+            "run `mlrig update`"
+        )
+    else:
+        click.echo(f"{result.project.name} is on the newest template version {result.current}.")
+    return 1 if result.behind else 0

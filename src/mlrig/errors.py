@@ -9,6 +9,7 @@ from __future__ import annotations
 
 __all__ = [
     "EnvironmentProblem",
+    "Interrupted",
     "InvalidInputError",
     "MlrigError",
 ]
@@ -30,3 +31,9 @@ class EnvironmentProblem(MlrigError):
     """The machine or repository is not in a state mlrig can work with (no git, a missing tool)."""
 
     exit_code = 3
+
+
+class Interrupted(MlrigError):
+    """The user interrupted a command; the message says what state things are in."""
+
+    exit_code = 130

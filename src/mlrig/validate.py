@@ -20,7 +20,7 @@ from pathlib import Path
 
 from mlrig.errors import EnvironmentProblem
 
-__all__ = ["YAMLLINT_CONFIG", "Finding", "validate_tree"]
+__all__ = ["YAMLLINT_CONFIG", "Finding", "validate_pipelines", "validate_tree"]
 
 #: GitHub's ``on:`` key is a YAML 1.1 boolean, so truthy keys are allowed.
 YAMLLINT_CONFIG = (
@@ -35,6 +35,8 @@ _ZIZMOR_LINE = re.compile(
 # zizmor repeats "name.yml:LINE: " at the start of each message.
 _ZIZMOR_PREFIX = re.compile(r"^\S+:\d+: ")
 _ANSWERS_FILE = ".copier-answers.yml"
+_WORKFLOW = re.compile(r"\.github/workflows/[^/]+\.ya?ml")
+_GITLAB = ".gitlab-ci.yml"
 _SKIP_DIRS = {".git", ".venv", "node_modules", "__pycache__"}
 
 
@@ -68,16 +70,51 @@ def validate_tree(root: Path, *, answers: Iterable[str] = ()) -> list[Finding]:
     files = sorted(_files(root))
     user_text = [part for text in answers for part in text.splitlines() if part.strip()]
     findings = [Finding("jinja", m) for m in _leftover_jinja(root, files, user_text)]
-    checks = _checks(files)
+    findings.extend(_run(root, _checks(files), require=True))
+    return findings
+
+
+def validate_pipelines(root: Path) -> list[Finding]:
+    """Check the CI pipeline files under ``root`` after a merge.
+
+    Always: each file parses as YAML without duplicate keys. When the file parses
+    and the validators are installed: the official schemas and actionlint.
+    """
+    candidates = [*root.glob(".github/workflows/*"), root / _GITLAB]
+    pipelines = sorted(
+        name
+        for name in (p.relative_to(root).as_posix() for p in candidates if p.is_file())
+        if _WORKFLOW.fullmatch(name) or name == _GITLAB
+    )
+    findings = [Finding("yaml", m) for f in pipelines if (m := _yaml_problem(root / f, f))]
+    if findings:
+        return findings
+    checks = [
+        c for c in _checks(pipelines) if c.tool.startswith("schema:") or c.tool == "actionlint"
+    ]
+    return _run(root, checks, require=False)
+
+
+def _yaml_problem(path: Path, name: str) -> str | None:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
+    except (YAMLError, UnicodeDecodeError) as exc:
+        return f"{name}: not valid YAML: {' '.join(str(exc).split())}"
+    return None
+
+
+def _run(root: Path, checks: list[_Check], *, require: bool) -> list[Finding]:
+    """Run ``checks`` in parallel in ``root``; a missing tool raises, or is skipped."""
     env = dict(os.environ)
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     env["NO_COLOR"] = "1"
-    missing = sorted(
-        {c.argv[0] for c in checks if shutil.which(c.argv[0], path=env["PATH"]) is None}
-    )
-    if missing:
+    missing = {c.argv[0] for c in checks if shutil.which(c.argv[0], path=env["PATH"]) is None}
+    if missing and require:
         raise EnvironmentProblem(
-            f"validator not found: {', '.join(missing)}; install them with "
+            f"validator not found: {', '.join(sorted(missing))}; install them with "
             "pip install 'mlrig[validate]'"
         )
     running = [
@@ -94,7 +131,9 @@ def validate_tree(root: Path, *, answers: Iterable[str] = ()) -> list[Finding]:
             ),
         )
         for check in checks
+        if check.argv[0] not in missing
     ]
+    findings: list[Finding] = []
     for check, proc in running:
         output, _ = proc.communicate()
         findings.extend(Finding(check.tool, m) for m in check.parse(output, proc.returncode))
@@ -111,9 +150,9 @@ def _files(root: Path) -> list[str]:
 
 
 def _checks(files: Sequence[str]) -> list[_Check]:
-    workflows = [f for f in files if re.fullmatch(r"\.github/workflows/[^/]+\.ya?ml", f)]
+    workflows = [f for f in files if _WORKFLOW.fullmatch(f)]
     dependabot = [f for f in files if re.fullmatch(r"\.github/dependabot\.ya?ml", f)]
-    gitlab = [f for f in files if f == ".gitlab-ci.yml"]
+    gitlab = [f for f in files if f == _GITLAB]
     dockerfiles = [f for f in files if re.fullmatch(r"(.*/)?Dockerfile(\.[^/]+)?", f)]
     yaml_files = [f for f in files if f.endswith((".yml", ".yaml"))]
     python = [f for f in files if f.endswith(".py")]

@@ -5,25 +5,20 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from mlrig._git import commit_all, find_git, run_git
 from mlrig._version import __version__
 from mlrig.answers import Answers
-from mlrig.errors import EnvironmentProblem, InvalidInputError
-from mlrig.templates import builtin_template
+from mlrig.errors import InvalidInputError
+from mlrig.templates import builtin_bundle
 
 __all__ = ["NewResult", "check_destination", "new"]
 
 _BASELINE = "metrics/baseline.json"
-_FALLBACK_IDENTITY = {
-    "GIT_AUTHOR_NAME": "mlrig",
-    "GIT_AUTHOR_EMAIL": "mlrig@localhost",
-    "GIT_COMMITTER_NAME": "mlrig",
-    "GIT_COMMITTER_EMAIL": "mlrig@localhost",
-}
 
 
 @dataclass(frozen=True)
@@ -55,12 +50,20 @@ def check_destination(dest: Path) -> None:
 def new(
     dest: Path,
     *,
-    answers: Answers,
-    template: Path | None = None,
+    answers: Answers | Mapping[str, object],
+    template: str | Path | None = None,
+    ref: str | None = None,
     git: bool = True,
     dry_run: bool = False,
 ) -> NewResult:
-    """Render ``template`` (the built-in one by default) with ``answers`` into ``dest``.
+    """Render ``template`` with ``answers`` into ``dest``.
+
+    ``answers`` is an :class:`Answers` for the built-in template; for another
+    template, a mapping that copier validates against that template's questions.
+
+    ``template`` is a copier template (a directory, git repository or bundle); by
+    default the built-in template. ``ref`` picks a version (a git tag or commit)
+    of a git template; by default copier takes the newest version tag.
 
     ``dest`` must not exist or be an empty directory. The project is rendered in a
     staging directory beside ``dest`` and moved into place only when complete, so a
@@ -70,22 +73,26 @@ def new(
     """
     dest = Path(os.path.abspath(dest))
     check_destination(dest)
-    template = template or builtin_template()
+    source = str(template or builtin_bundle())
     if dry_run:
         with tempfile.TemporaryDirectory(prefix="mlrig-dry-run-") as tmp:
             out = Path(tmp) / dest.name
-            _render(template, out, answers)
-            return NewResult(dest, _list_files(out), None, True, _gate_warnings(out, answers))
+            _render(source, ref, out, answers)
+            return NewResult(dest, _list_files(out), None, True, _warnings(out, answers))
 
-    git_exe = _find_git() if git else None
+    if git:
+        find_git()
     created = _make_parents(dest.parent)
     staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.mlrig-", dir=dest.parent))
     try:
         out = staging / dest.name
-        _render(template, out, answers)
+        _render(source, ref, out, answers)
         files = _list_files(out)
-        warnings = _gate_warnings(out, answers)
-        commit = _git_init(git_exe, out) if git_exe else None
+        warnings = _warnings(out, answers)
+        commit = None
+        if git:
+            run_git(out, "init", "--quiet", "--initial-branch=main")
+            commit = commit_all(out, f"Initial commit from mlrig {__version__}")
         if dest.is_dir():
             for child in out.iterdir():
                 child.rename(dest / child.name)
@@ -100,8 +107,10 @@ def new(
     return NewResult(dest, files, commit, False, warnings)
 
 
-def _gate_warnings(project: Path, answers: Answers) -> tuple[str, ...]:
+def _warnings(project: Path, answers: Answers | Mapping[str, object]) -> tuple[str, ...]:
     """Warn when the starter model's committed baseline already fails the gate."""
+    if not isinstance(answers, Answers):
+        return ()
     try:
         baseline = json.loads((project / _BASELINE).read_text(encoding="utf-8"))
         score = float(baseline[answers.gate_metric])
@@ -116,14 +125,17 @@ def _gate_warnings(project: Path, answers: Answers) -> tuple[str, ...]:
     )
 
 
-def _render(template: Path, out: Path, answers: Answers) -> None:
+def _render(
+    source: str, ref: str | None, out: Path, answers: Answers | Mapping[str, object]
+) -> None:
     # Imported here: copier takes most of a second to import and `mlrig --help` must not pay it.
     from copier import run_copy
 
     run_copy(
-        str(template),
+        source,
         out,
-        data=answers.to_data(),
+        data=answers.to_data() if isinstance(answers, Answers) else dict(answers),
+        vcs_ref=ref,
         defaults=True,
         quiet=True,
         overwrite=True,
@@ -153,50 +165,3 @@ def _make_parents(directory: Path) -> list[Path]:
         except OSError as exc:
             raise InvalidInputError(f"cannot create {path}: {exc.strerror}") from None
     return missing
-
-
-def _find_git() -> str:
-    git_exe = shutil.which("git")
-    if git_exe is None:
-        raise EnvironmentProblem("git is not installed; install git or pass --no-git")
-    return git_exe
-
-
-def _git_init(git_exe: str, repo: Path) -> str:
-    env = dict(os.environ)
-    has_identity = _git(git_exe, repo, "config", "--get", "user.email", check=False)
-    if not has_identity:
-        env.update(_FALLBACK_IDENTITY)
-    _git(git_exe, repo, "init", "--quiet", "--initial-branch=main")
-    _git(git_exe, repo, "add", "--all")
-    # --no-verify and no signing: user-wide hooks or GPG prompts must not block a fresh repo.
-    _git(
-        git_exe,
-        repo,
-        "commit",
-        "--quiet",
-        "--no-verify",
-        "--message",
-        f"Initial commit from mlrig {__version__}",
-        env=env,
-    )
-    return _git(git_exe, repo, "rev-parse", "HEAD")
-
-
-def _git(
-    git_exe: str, repo: Path, *args: str, check: bool = True, env: dict[str, str] | None = None
-) -> str:
-    proc = subprocess.run(
-        [git_exe, "-c", "commit.gpgsign=false", *args],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
-    if check and proc.returncode != 0:
-        detail = proc.stderr.strip().splitlines()
-        raise EnvironmentProblem(
-            f"git {args[0]} failed in {repo}: {detail[-1] if detail else 'no output'}"
-        )
-    return proc.stdout.strip()

@@ -1,0 +1,55 @@
+"""``mlrig check``: is a project on the newest version of its template?
+
+Fast enough for a pre-commit hook: it reads the answers file and lists the
+template's version tags with one ``git ls-remote``; it never imports copier.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlrig._record import read_record
+from mlrig.templates import builtin_bundle, is_builtin, template_versions
+
+__all__ = ["CheckResult", "check"]
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The project's template version against the newest one."""
+
+    project: Path
+    template: str
+    current: str
+    latest: str
+
+    @property
+    def behind(self) -> bool:
+        """True when a newer template version exists."""
+        return self.current != self.latest
+
+    def as_dict(self) -> dict[str, str]:
+        """The stable JSON form of ``mlrig check --json``."""
+        return {
+            "project": str(self.project),
+            "template": self.template,
+            "current": self.current,
+            "latest": self.latest,
+            "status": "behind" if self.behind else "current",
+        }
+
+
+def check(dest: Path) -> CheckResult:
+    """Compare the template version recorded in ``dest`` with the template's newest tag.
+
+    Raises :class:`~mlrig.errors.InvalidInputError` when the project has no usable
+    answers file and :class:`~mlrig.errors.EnvironmentProblem` when the template
+    cannot be reached.
+    """
+    project = Path(os.path.abspath(dest))
+    record = read_record(project)
+    source = str(builtin_bundle()) if is_builtin(record.src_path) else record.src_path
+    latest = template_versions(source)[-1]
+    return CheckResult(project, source, record.version, latest)
