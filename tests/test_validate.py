@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from mlrig import EnvironmentProblem
-from mlrig.validate import validate_tree
+from mlrig.validate import validate_pipelines, validate_tree
 
 PINNED_CHECKOUT = "actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1 # v7.0.1"
 GOOD_WORKFLOW = f"""\
@@ -118,3 +118,39 @@ def test_missing_validator_is_an_environment_problem(
     monkeypatch.setattr(sys, "executable", str(tmp_path / "nowhere" / "python"))
     with pytest.raises(EnvironmentProblem, match="validator not found: hadolint"):
         validate_tree(tmp_path)
+
+
+GITLAB_WITH_REFERENCE = """\
+.setup:
+  script:
+    - echo setup
+test:
+  script:
+    - !reference [.setup, script]
+    - pytest
+"""
+
+PIPELINE_CASES = {
+    "clean": (
+        {".github/workflows/ci.yml": GOOD_WORKFLOW, ".gitlab-ci.yml": GITLAB_WITH_REFERENCE},
+        set(),
+    ),
+    "duplicate-key": ({".github/workflows/ci.yml": "on: push\non: pull_request\n"}, {"yaml"}),
+    "workflow-schema": (
+        {
+            ".github/workflows/ci.yml": GOOD_WORKFLOW.replace(
+                "    steps:", "    stepz: []\n    steps:"
+            )
+        },
+        {"schema:vendor.github-workflows", "actionlint"},
+    ),
+    "gitlab-schema": ({".gitlab-ci.yml": "test:\n  script: 1\n"}, {"schema:vendor.gitlab-ci"}),
+}
+
+
+@pytest.mark.parametrize(("files", "tools"), PIPELINE_CASES.values(), ids=PIPELINE_CASES.keys())
+def test_validate_pipelines(tmp_path: Path, files: dict[str, str], tools: set[str]) -> None:
+    for name, content in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(content)
+    assert {finding.tool for finding in validate_pipelines(tmp_path)} == tools

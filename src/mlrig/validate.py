@@ -75,10 +75,11 @@ def validate_tree(root: Path, *, answers: Iterable[str] = ()) -> list[Finding]:
 
 
 def validate_pipelines(root: Path) -> list[Finding]:
-    """Check the CI pipeline files under ``root`` after a merge.
+    """Check the CI pipeline files under ``root`` after a merge, quickly.
 
-    Always: each file parses as YAML without duplicate keys. When the file parses
-    and the validators are installed: the official schemas and actionlint.
+    Always: each file parses as YAML without duplicate keys. When it parses and
+    ``mlrig[validate]`` is installed: the official schema (checked in-process with
+    the schemas check-jsonschema ships) and, for GitHub workflows, actionlint.
     """
     candidates = [*root.glob(".github/workflows/*"), root / _GITLAB]
     pipelines = sorted(
@@ -86,24 +87,57 @@ def validate_pipelines(root: Path) -> list[Finding]:
         for name in (p.relative_to(root).as_posix() for p in candidates if p.is_file())
         if _WORKFLOW.fullmatch(name) or name == _GITLAB
     )
-    findings = [Finding("yaml", m) for f in pipelines if (m := _yaml_problem(root / f, f))]
-    if findings:
-        return findings
-    checks = [
-        c for c in _checks(pipelines) if c.tool.startswith("schema:") or c.tool == "actionlint"
-    ]
-    return _run(root, checks, require=False)
+    findings: list[Finding] = []
+    parsed: list[str] = []
+    for name in pipelines:
+        try:
+            data = _load_yaml(root / name)
+        except ValueError as exc:
+            findings.append(Finding("yaml", f"{name}: not valid YAML: {exc}"))
+            continue
+        parsed.append(name)
+        schema = "gitlab-ci" if name == _GITLAB else "github-workflows"
+        findings.extend(
+            Finding(f"schema:vendor.{schema}", m) for m in _schema_errors(name, data, schema)
+        )
+    workflows = [name for name in parsed if name != _GITLAB]
+    checks = [c for c in _checks(workflows) if c.tool == "actionlint"]
+    return findings + _run(root, checks, require=False)
 
 
-def _yaml_problem(path: Path, name: str) -> str | None:
+def _load_yaml(path: Path) -> object:
+    """Parse one YAML file (GitLab's ``!reference`` tag included); ValueError on failure."""
     from ruamel.yaml import YAML
+    from ruamel.yaml.constructor import SafeConstructor
     from ruamel.yaml.error import YAMLError
+    from ruamel.yaml.nodes import Node, SequenceNode
+
+    def reference(constructor: SafeConstructor, node: Node) -> object:
+        if isinstance(node, SequenceNode):
+            return constructor.construct_sequence(node)
+        raise YAMLError("!reference needs a list")
+
+    yaml = YAML(typ="safe", pure=True)
+    yaml.constructor.add_constructor("!reference", reference)
+    try:
+        return yaml.load(path.read_text(encoding="utf-8"))
+    except (YAMLError, UnicodeDecodeError) as exc:
+        raise ValueError(" ".join(str(exc).split())) from None
+
+
+def _schema_errors(name: str, data: object, schema_name: str) -> list[str]:
+    from importlib.resources import files
 
     try:
-        YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
-    except (YAMLError, UnicodeDecodeError) as exc:
-        return f"{name}: not valid YAML: {' '.join(str(exc).split())}"
-    return None
+        import jsonschema
+
+        vendored = files("check_jsonschema.builtin_schemas.vendor") / f"{schema_name}.json"
+        schema = json.loads(vendored.read_text(encoding="utf-8"))
+    except (ImportError, FileNotFoundError):
+        return []
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    error = jsonschema.exceptions.best_match(validator.iter_errors(data))
+    return [] if error is None else [f"{name}: {error.json_path}: {error.message}"]
 
 
 def _run(root: Path, checks: list[_Check], *, require: bool) -> list[Finding]:
