@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 import mlrig.cli
+from mlrig import __version__
 from tests.conftest import run_cli, tree
 
 
@@ -34,7 +35,7 @@ def test_new_with_defaults_makes_a_committed_git_repo(tmp_path: Path) -> None:
     log = subprocess.run(
         ["git", "log", "--format=%s"], cwd=dest, capture_output=True, text=True, check=True
     )
-    assert log.stdout.splitlines() == ["Initial commit from mlrig 0.1.0"]
+    assert log.stdout.splitlines() == [f"Initial commit from mlrig {__version__}"]
     status = subprocess.run(
         ["git", "status", "--porcelain"], cwd=dest, capture_output=True, text=True, check=True
     )

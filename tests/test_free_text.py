@@ -25,6 +25,7 @@ NASTY = (
 CI_FILES = [
     ".github/workflows/ci.yml",
     ".github/workflows/monitor.yml",
+    ".github/workflows/template-sync.yml",
     ".github/dependabot.yml",
     ".gitlab-ci.yml",
     "Dockerfile",

@@ -72,6 +72,7 @@ def test_combination_renders_clean(render: Callable[..., Path], answers: dict[st
     expected = {
         ".github/workflows/ci.yml": github,
         ".github/workflows/monitor.yml": github and monitor,
+        ".github/workflows/template-sync.yml": github,
         ".github/dependabot.yml": github,
         ".github/actionlint.yaml": github and answers["gpu_runner"] != "none",
         ".gitlab-ci.yml": gitlab,
