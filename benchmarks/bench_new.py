@@ -1,7 +1,8 @@
 """Wall time of `mlrig --help` and of `mlrig new --defaults` against plain `copier copy`.
 
-Both generators render the same built-in template with its defaults, measured side by
-side in one run (interleaved, median of N runs). Prints figures; asserts nothing.
+Both generators render the same built-in template (the newest release in its git
+bundle) with its defaults, measured side by side in one run (interleaved, median
+of N runs). Prints figures; asserts nothing.
 
     python benchmarks/bench_new.py [--runs N]
 """
@@ -9,6 +10,7 @@ side in one run (interleaved, median of N runs). Prints figures; asserts nothing
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import subprocess
@@ -18,14 +20,16 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from mlrig import builtin_template
+from mlrig.templates import builtin_bundle
 
 BIN = Path(sys.executable).parent
+ENV = dict(os.environ)
+ENV.pop("PYTHONDONTWRITEBYTECODE", None)  # measure with bytecode caches, as users run
 
 
 def _timed(argv: list[str]) -> float:
     start = time.perf_counter()
-    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL, env=ENV)
     return time.perf_counter() - start
 
 
@@ -33,7 +37,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=9)
     runs = parser.parse_args().runs
-    template = str(builtin_template())
+    # mlrig new renders the newest release from the bundle; copier gets the same source.
+    template = str(builtin_bundle())
     work = Path(tempfile.mkdtemp(prefix="mlrig-bench-"))
     counter = iter(range(10**6))
 

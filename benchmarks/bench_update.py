@@ -8,7 +8,7 @@ of N; the project is reset with git between runs):
 - plain `copier update` and `mlrig update` on the bare project;
 - `mlrig update` on the same project plus 10,000 tracked small files and 2 GB of
   gitignored `.venv/` and `data/` (never to be copied or scanned);
-- `mlrig check` on the bare project.
+- `mlrig check` on the bare project (on its own, as a pre-commit hook runs it).
 
     python benchmarks/bench_update.py [--runs N]
 """
@@ -118,7 +118,6 @@ def main() -> None:
             ),
             "mlrig update (bare)": ([mlrig, "update", str(bare)], bare),
             "mlrig update (10k files + 2 GB ignored)": ([mlrig, "update", str(heavy)], heavy),
-            "mlrig check (bare)": ([mlrig, "check", str(bare)], None),
         }
         times: dict[str, list[float]] = {name: [] for name in cases}
         for argv, reset in cases.values():  # warm-up
@@ -126,6 +125,8 @@ def main() -> None:
         for _ in range(runs):
             for name, (argv, reset) in cases.items():
                 times[name].append(timed(argv, reset))
+        # On its own, after the updates: a pre-commit hook runs it alone.
+        check_times = [timed([mlrig, "check", str(bare)], None) for _ in range(4 * runs)]
     finally:
         shutil.rmtree(work, ignore_errors=True)
     medians = {name: statistics.median(values) for name, values in times.items()}
@@ -138,8 +139,12 @@ def main() -> None:
     print(f"mlrig update / copier update (bare): {ratio:5.2f}x (target <= 1.15)")
     heavy_ratio = medians["mlrig update (10k files + 2 GB ignored)"] / mlrig_bare
     print(f"mlrig update heavy / bare:           {heavy_ratio:5.2f}x (target <= 1.5)")
-    check_ms = medians["mlrig check (bare)"] * 1000
-    print(f"mlrig check:                         {check_ms:5.0f} ms (target <= 150)")
+    check_ms = statistics.median(check_times) * 1000
+    fastest = min(check_times) * 1000
+    print(
+        f"mlrig check:                         {check_ms:5.0f} ms median of {len(check_times)}, "
+        f"{fastest:.0f} ms fastest (target <= 150)"
+    )
 
 
 if __name__ == "__main__":

@@ -74,18 +74,21 @@ def validate_tree(root: Path, *, answers: Iterable[str] = ()) -> list[Finding]:
     return findings
 
 
-def validate_pipelines(root: Path) -> list[Finding]:
+def validate_pipelines(root: Path, *, only: Iterable[str] | None = None) -> list[Finding]:
     """Check the CI pipeline files under ``root`` after a merge, quickly.
 
-    Always: each file parses as YAML without duplicate keys. When it parses and
-    ``mlrig[validate]`` is installed: the official schema (checked in-process with
-    the schemas check-jsonschema ships) and, for GitHub workflows, actionlint.
+    ``only`` restricts the check to these relative paths (the files a merge
+    touched). Always: each file parses as YAML without duplicate keys. When it
+    parses and ``mlrig[validate]`` is installed: the official schema (checked
+    in-process with the schemas check-jsonschema ships) and, for GitHub
+    workflows, actionlint.
     """
     candidates = [*root.glob(".github/workflows/*"), root / _GITLAB]
+    wanted = None if only is None else set(only)
     pipelines = sorted(
         name
         for name in (p.relative_to(root).as_posix() for p in candidates if p.is_file())
-        if _WORKFLOW.fullmatch(name) or name == _GITLAB
+        if (_WORKFLOW.fullmatch(name) or name == _GITLAB) and (wanted is None or name in wanted)
     )
     findings: list[Finding] = []
     parsed: list[str] = []
