@@ -135,7 +135,10 @@ PIPELINE_CASES = {
         {".github/workflows/ci.yml": GOOD_WORKFLOW, ".gitlab-ci.yml": GITLAB_WITH_REFERENCE},
         set(),
     ),
-    "duplicate-key": ({".github/workflows/ci.yml": "on: push\non: pull_request\n"}, {"yaml"}),
+    "duplicate-key": (
+        {".github/workflows/ci.yml": "on: push\non: pull_request\n"},
+        {"yaml", "actionlint"},
+    ),
     "workflow-schema": (
         {
             ".github/workflows/ci.yml": GOOD_WORKFLOW.replace(

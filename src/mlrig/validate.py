@@ -90,22 +90,21 @@ def validate_pipelines(root: Path, *, only: Iterable[str] | None = None) -> list
         for name in (p.relative_to(root).as_posix() for p in candidates if p.is_file())
         if (_WORKFLOW.fullmatch(name) or name == _GITLAB) and (wanted is None or name in wanted)
     )
+    # actionlint runs in its own process while the YAML and schemas are checked here.
+    workflows = [name for name in pipelines if name != _GITLAB]
+    running = _start(root, [c for c in _checks(workflows) if c.tool == "actionlint"], require=False)
     findings: list[Finding] = []
-    parsed: list[str] = []
     for name in pipelines:
         try:
             data = _load_yaml(root / name)
         except ValueError as exc:
             findings.append(Finding("yaml", f"{name}: not valid YAML: {exc}"))
             continue
-        parsed.append(name)
         schema = "gitlab-ci" if name == _GITLAB else "github-workflows"
         findings.extend(
             Finding(f"schema:vendor.{schema}", m) for m in _schema_errors(name, data, schema)
         )
-    workflows = [name for name in parsed if name != _GITLAB]
-    checks = [c for c in _checks(workflows) if c.tool == "actionlint"]
-    return findings + _run(root, checks, require=False)
+    return findings + _collect(running)
 
 
 def _load_yaml(path: Path) -> object:
@@ -129,15 +128,16 @@ def _load_yaml(path: Path) -> object:
 
 
 def _schema_errors(name: str, data: object, schema_name: str) -> list[str]:
-    from importlib.resources import files
+    from importlib.util import find_spec
 
-    try:
-        import jsonschema
-
-        vendored = files("check_jsonschema.builtin_schemas.vendor") / f"{schema_name}.json"
-        schema = json.loads(vendored.read_text(encoding="utf-8"))
-    except (ImportError, FileNotFoundError):
+    # find_spec locates check-jsonschema's vendored schemas without importing it.
+    spec = find_spec("check_jsonschema")
+    if spec is None or not spec.submodule_search_locations or find_spec("jsonschema") is None:
         return []
+    vendored = Path(spec.submodule_search_locations[0], "builtin_schemas", "vendor")
+    schema = json.loads((vendored / f"{schema_name}.json").read_text(encoding="utf-8"))
+    import jsonschema
+
     validator = jsonschema.validators.validator_for(schema)(schema)
     error = jsonschema.exceptions.best_match(validator.iter_errors(data))
     return [] if error is None else [f"{name}: {error.json_path}: {error.message}"]
@@ -145,6 +145,12 @@ def _schema_errors(name: str, data: object, schema_name: str) -> list[str]:
 
 def _run(root: Path, checks: list[_Check], *, require: bool) -> list[Finding]:
     """Run ``checks`` in parallel in ``root``; a missing tool raises, or is skipped."""
+    return _collect(_start(root, checks, require=require))
+
+
+def _start(
+    root: Path, checks: list[_Check], *, require: bool
+) -> list[tuple[_Check, subprocess.Popen[str]]]:
     env = dict(os.environ)
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     env["NO_COLOR"] = "1"
@@ -170,6 +176,10 @@ def _run(root: Path, checks: list[_Check], *, require: bool) -> list[Finding]:
         for check in checks
         if check.argv[0] not in missing
     ]
+    return running
+
+
+def _collect(running: list[tuple[_Check, subprocess.Popen[str]]]) -> list[Finding]:
     findings: list[Finding] = []
     for check, proc in running:
         output, _ = proc.communicate()
