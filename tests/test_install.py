@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from mlrig import __version__
+
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
 
@@ -51,7 +53,11 @@ def test_wheel_carries_the_template_and_runs_new(tmp_path: Path) -> None:
     project = tmp_path / "from-wheel"
     assert (project / "pyproject.toml").is_file()
     assert (project / ".github" / "workflows" / "ci.yml").is_file()
-    assert "site-packages/mlrig/templates/ml" in (project / ".copier-answers.yml").read_text()
+    recorded = (project / ".copier-answers.yml").read_text()
+    assert "site-packages/mlrig/templates/mlrig-builtin-ml.bundle" in recorded
+    assert f"_commit: v{__version__}" in recorded
+    check = _run([bin_dir / "mlrig", "check", project], cwd=tmp_path)
+    assert "newest template version" in check
 
 
 PROJECTS = {
