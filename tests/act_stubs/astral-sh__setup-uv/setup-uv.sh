@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Body of the setup-uv stub (see action.yml). Inputs arrive as WANT_UV, WANT_PYTHON and
+# UNSUPPORTED (names of set inputs the stub cannot honour); the test sets MLRIG_E2E_*.
+set -euo pipefail
+fail() { echo "::error title=setup-uv stub::$*"; exit 1; }
+if [[ -n "${UNSUPPORTED// /}" ]]; then
+  fail "input(s) not implemented by the offline stub: $UNSUPPORTED"
+fi
+[[ -x "${MLRIG_E2E_UV:-}" ]] || fail "MLRIG_E2E_UV must name the uv executable to use"
+[[ -x "${MLRIG_E2E_PYTHON:-}" ]] || fail "MLRIG_E2E_PYTHON must name the Python to use"
+uv_version=$("$MLRIG_E2E_UV" --version | cut -d' ' -f2)
+if [[ -n "$WANT_UV" && "$WANT_UV" != "$uv_version" ]]; then
+  fail "the workflow asks for uv $WANT_UV; this host offers uv $uv_version"
+fi
+host_python=$("$MLRIG_E2E_PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+if [[ -n "$WANT_PYTHON" && "$WANT_PYTHON" != "$host_python" ]]; then
+  fail "the workflow asks for Python $WANT_PYTHON; this host offers $host_python ($MLRIG_E2E_PYTHON)"
+fi
+# A directory of its own, so that only uv (not the rest of the test's
+# environment) lands on the job's PATH.
+bin="$RUNNER_TEMP/setup-uv-stub"
+mkdir -p "$bin"
+ln -sf "$MLRIG_E2E_UV" "$bin/uv"
+echo "$bin" >> "$GITHUB_PATH"
+{
+  echo "UV_PYTHON=$MLRIG_E2E_PYTHON"
+  echo "UV_PYTHON_DOWNLOADS=never"
+} >> "$GITHUB_ENV"
+{
+  echo "uv-version=$uv_version"
+  echo "uv-path=$bin/uv"
+  echo "python-version=$host_python"
+} >> "$GITHUB_OUTPUT"
+echo "setup-uv stub: uv $uv_version, Python $host_python at $MLRIG_E2E_PYTHON;" \
+  "no cache service, uv cache at ${UV_CACHE_DIR:-its default directory}"
