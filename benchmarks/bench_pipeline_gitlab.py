@@ -49,13 +49,13 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from tests.templaterepo import git
 from tests.test_e2e_gitlab import (
     GITLAB_CI_LOCAL,
     LOCAL_JOBS,
     GitlabCiLocal,
     PipelineRun,
     generate_project,
-    git,
     jobs_venv,
 )
 

@@ -43,6 +43,7 @@ import yaml
 
 from mlrig import Answers, new
 from tests.conftest import make_answers
+from tests.templaterepo import git
 
 ROOT = Path(__file__).resolve().parent.parent
 GITLAB_CI_LOCAL = ROOT / "node_modules" / ".bin" / "gitlab-ci-local"
@@ -191,19 +192,6 @@ class Generated:
     name: str
     project: Path
     venv_bin: Path
-
-
-def git(cwd: Path, *args: str) -> str:
-    proc = subprocess.run(
-        ["git", "-c", "user.name=mlrig e2e", "-c", "user.email=e2e@example.invalid", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=False,
-        stdin=subprocess.DEVNULL,
-    )
-    assert proc.returncode == 0, f"git {' '.join(args)} failed:\n{proc.stdout}{proc.stderr}"
-    return proc.stdout
 
 
 def _answers(**given: object) -> Answers:
