@@ -26,3 +26,11 @@ def test_code_quality(argv: list[str]) -> None:
         [str(BIN / argv[0]), *argv[1:]], cwd=ROOT, capture_output=True, text=True, check=False
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_public_api_resolves() -> None:
+    """Every name in mlrig.__all__ can be imported (the names are loaded lazily)."""
+    import mlrig
+
+    for name in mlrig.__all__:
+        assert getattr(mlrig, name) is not None, name

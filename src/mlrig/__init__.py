@@ -14,8 +14,10 @@ from mlrig._version import __version__
 
 if TYPE_CHECKING:
     from mlrig.answers import QUESTIONS, Answers, Question, load_answers_file, resolve_answers
+    from mlrig.commands.check import CheckResult, check
     from mlrig.commands.new import NewResult, new
-    from mlrig.errors import EnvironmentProblem, InvalidInputError, MlrigError
+    from mlrig.commands.update import UpdateResult, update
+    from mlrig.errors import EnvironmentProblem, Interrupted, InvalidInputError, MlrigError
     from mlrig.templates import builtin_template
 
 _HOMES = {
@@ -24,9 +26,14 @@ _HOMES = {
     "Question": "mlrig.answers",
     "load_answers_file": "mlrig.answers",
     "resolve_answers": "mlrig.answers",
+    "CheckResult": "mlrig.commands.check",
+    "check": "mlrig.commands.check",
     "NewResult": "mlrig.commands.new",
     "new": "mlrig.commands.new",
+    "UpdateResult": "mlrig.commands.update",
+    "update": "mlrig.commands.update",
     "EnvironmentProblem": "mlrig.errors",
+    "Interrupted": "mlrig.errors",
     "InvalidInputError": "mlrig.errors",
     "MlrigError": "mlrig.errors",
     "builtin_template": "mlrig.templates",
@@ -35,16 +42,21 @@ _HOMES = {
 __all__ = [
     "QUESTIONS",
     "Answers",
+    "CheckResult",
     "EnvironmentProblem",
+    "Interrupted",
     "InvalidInputError",
     "MlrigError",
     "NewResult",
     "Question",
+    "UpdateResult",
     "__version__",
     "builtin_template",
+    "check",
     "load_answers_file",
     "new",
     "resolve_answers",
+    "update",
 ]
 
 
