@@ -230,3 +230,15 @@ def check(dest: Path, as_json: bool) -> int:
     else:
         click.echo(f"{result.project.name} is on the newest template version {result.current}.")
     return 1 if result.behind else 0
+
+
+# Commands for existing repositories: doctor, adopt, add.
+
+
+# House templates: mlrig template init|test.
+
+
+# Many repositories at once: mlrig fleet check|update.
+
+
+# Organisation defaults: mlrig config show.
