@@ -1,7 +1,7 @@
 """Wall time of a generated project's GitLab pipeline run locally by gitlab-ci-local, cold and warm.
 
 The project is the default one with ``ci_provider=gitlab`` (uv, scikit-learn, Docker
-image) on this interpreter's Python. The jobs that need no Docker engine (lint, test,
+image) on this interpreter's Python. The jobs that need no Docker engine (lint, test, data,
 train; docker-build needs one) run as tests/test_e2e_gitlab.py runs them, with its
 harness: ``gitlab-ci-local --force-shell-executor --shell-isolation --concurrency 1``,
 each job in its own copy of the repository, one at a time, ``python`` from a throwaway

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -113,7 +114,7 @@ def test_ask_is_called_for_each_missing_answer() -> None:
         {"framework": "none"}, project_default="proj", use_defaults=False, ask=ask
     )
     assert "framework" not in asked
-    assert len(asked) == len(QUESTIONS) - 1
+    assert len(asked) == len([q for q in QUESTIONS if not q.advanced]) - 1
     assert answers.project_name == "proj"
 
 
@@ -160,3 +161,39 @@ class TestAnswersFile:
         path.write_bytes(b"\xff\xfe\x00garbage")
         with pytest.raises(InvalidInputError, match="cannot read"):
             load_answers_file(path)
+
+
+def test_stage_commands_are_never_asked_and_default_to_the_starters() -> None:
+    from mlrig import resolve_answers
+
+    asked: list[str] = []
+
+    def ask(question: object, default: object) -> object:
+        asked.append(question.name)  # type: ignore[attr-defined]
+        return default
+
+    answers = resolve_answers({}, project_default="proj", use_defaults=False, ask=ask)
+    assert not {"install_command", "test_command", "train_command"} & set(asked)
+    assert (answers.install_command, answers.test_command) == ("", "")
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ({"test_command": "make test\nrm -rf /"}, "test_command: must be one line"),
+        ({"lint_command": "echo ${{ github.head_ref }}"}, "lint_command: must not hold '${{'"),
+        ({"install_command": "none"}, "install_command: dependencies must be installed"),
+        (
+            dict.fromkeys(("lint", "test", "data", "train"), "none"),
+            "at least one stage must run",
+        ),
+    ],
+    ids=["multi-line", "github-expression", "no-install", "no-stage"],
+)
+def test_bad_stage_commands_are_refused(given: dict[str, object], message: str) -> None:
+    from mlrig import resolve_answers
+
+    if "lint" in given:
+        given = {f"{stage}_command": value for stage, value in given.items()}
+    with pytest.raises(InvalidInputError, match=re.escape(message)):
+        resolve_answers(given, project_default="proj", use_defaults=True)

@@ -57,7 +57,7 @@ PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
 PACKAGE = "demo_model"
 WORKFLOW = Path(".github/workflows/ci.yml")
 #: The jobs that run without a Docker engine; the others need one.
-LOCAL_JOBS = ("lint", "test", "train")
+LOCAL_JOBS = ("lint", "test", "data", "train")
 DOCKER_JOBS = ("docker",)
 #: Environment variables of this process that must not reach the pipeline's steps
 #: (GitHub's runners do not set PYTHONDONTWRITEBYTECODE either).
@@ -269,28 +269,13 @@ def run_act(
 
 
 def run_pipeline(
-    project: Path, workdir: Path, cache: Path, jobs: Iterable[str] = ("lint", "train")
+    project: Path, workdir: Path, cache: Path, jobs: Iterable[str] = ("lint", "test", "train")
 ) -> dict[str, ActRun]:
-    """Run act once per job, in parallel as GitHub would (``train`` brings ``test``)."""
+    """Run act once per job, in parallel as GitHub would (``train`` brings ``data``)."""
     jobs = list(jobs)
     with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
         futures = {job: pool.submit(run_act, project, job, workdir / job, cache) for job in jobs}
         return {job: future.result() for job, future in futures.items()}
-
-
-def without_needs(project: Path, job: str, dest: Path) -> Path:
-    """A copy of the project's ci.yml holding only ``job``, which needs no other job.
-
-    To see what that job reports on its own when a job it needs fails first.
-    """
-    data = yaml.safe_load((project / WORKFLOW).read_text(encoding="utf-8"))
-    data["on"] = data.pop(True)  # YAML 1.1 reads the key `on` as a boolean
-    data["jobs"] = {job: data["jobs"][job]}
-    del data["jobs"][job]["needs"]
-    dest.mkdir(parents=True)
-    path = dest / "ci.yml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    return path
 
 
 # --- Projects ----------------------------------------------------------------------
@@ -431,27 +416,29 @@ def test_stubs_refuse_what_they_cannot_honour(
 def test_healthy_project_passes_every_job_that_needs_no_docker(
     healthy: Path, healthy_run: dict[str, ActRun]
 ) -> None:
-    lint, train = healthy_run["lint"], healthy_run["train"]
+    lint, test, train = healthy_run["lint"], healthy_run["test"], healthy_run["train"]
     lint.check(lint.returncode == 0 and lint.job_results == {"lint": "success"}, "lint failed")
+    test.check(test.returncode == 0 and test.job_results == {"test": "success"}, "test failed")
     train.check(
-        train.returncode == 0 and train.job_results == {"test": "success", "train": "success"},
-        "test or train failed",
+        train.returncode == 0 and train.job_results == {"data": "success", "train": "success"},
+        "data or train failed",
     )
-    for run, job in ((lint, "lint"), (train, "test"), (train, "train")):
+    for run, job in ((lint, "lint"), (test, "test"), (train, "data"), (train, "train")):
         ran = [(s.name, s.result) for s in run.steps(job)]
         expected = [(name, "success") for name in _workflow_steps(healthy, job)]
         run.check(ran == expected, f"{job}: every step must run and pass, got {ran}")
 
     # uv ran on this Python, in a throwaway venv (act's copy of the work tree).
-    install = train.output("test", "Install dependencies")
-    train.check(f"Using CPython {sys.version.split()[0]}" in install, "uv used another Python")
-    train.check("Creating virtual environment at: .venv" in install, "no fresh venv")
-    train.check(
-        re.search(r"\b\d+ passed\b", train.output("test", "Run the tests")) is not None,
+    install = test.output("test", "Install dependencies")
+    test.check(f"Using CPython {sys.version.split()[0]}" in install, "uv used another Python")
+    test.check("Creating virtual environment at: .venv" in install, "no fresh venv")
+    test.check(
+        re.search(r"\b\d+ passed\b", test.output("test", "Run the tests")) is not None,
         "pytest summary missing",
     )
+    data_step = "Check the dataset (schema, ranges, nulls, row count)"
     train.check(
-        "data/train.csv: 400 rows, all checks passed" in train.output("train", "Check the dataset"),
+        "data/train.csv: 400 rows, all checks passed" in train.output("data", data_step),
         "data check output missing",
     )
 
@@ -565,15 +552,14 @@ def _corrupt_cell(line: int, column: str, value: str) -> Callable[[str], str]:
     return edit
 
 
-def test_corrupted_data_sample_is_reported_line_by_line(
+def test_corrupted_data_sample_fails_the_data_job_line_by_line(
     small: Path, package_cache: Path, tmp_path: Path
 ) -> None:
     """A broken sensor reading in data/train.csv.
 
-    In the pipeline, ``train`` needs ``test``, and the project's own tests check the
-    shipped dataset: the Test job fails first, naming the bad cell, and Train never
-    runs. On its own, the Train job's data check stops at the same cell with an
-    ``error:`` line.
+    The Data checks job fails, naming the bad cell in an ``error:`` line, and Train,
+    which needs it, never runs. The unit tests use generated samples, not this file,
+    so the Test job is not involved.
     """
     project = broken_copy(
         small,
@@ -585,18 +571,9 @@ def test_corrupted_data_sample_is_reported_line_by_line(
 
     run = run_act(project, "train", tmp_path / "act", package_cache)
     assert_fails_at(
-        run,
-        "test",
-        "Run the tests",
-        "FAILED tests/test_data.py::test_shipped_dataset_is_valid",
-        problem,
+        run, "data", "Check the dataset (schema, ranges, nulls, row count)", f"error: {problem}"
     )
-    run.check("train" not in run.job_results, "train ran although test failed")
-
-    alone = without_needs(project, "train", tmp_path / "train-only")
-    run = run_act(project, "train", tmp_path / "act-train-only", package_cache, workflow=alone)
-    assert_fails_at(run, "train", "Check the dataset", f"error: {problem}")
-    run.check(run.step_result("train", "Train (smoke run)") is None, "training ran on bad data")
+    run.check("train" not in run.job_results, "train ran on bad data")
 
 
 def test_model_below_the_threshold_fails_with_the_gate_reason(
@@ -604,9 +581,8 @@ def test_model_below_the_threshold_fails_with_the_gate_reason(
 ) -> None:
     """The gate is raised above what the model reaches (0.93 for this project).
 
-    As with bad data, the project's own tests check the gate (test_train.py), so in the
-    pipeline the Test job fails first and Train never runs; on its own, Train's gate
-    step fails with the reason, and the model and metrics are still uploaded.
+    The data checks pass, Train's gate step fails with the reason, and the model and
+    metrics are still uploaded.
     """
     project = broken_copy(
         small,
@@ -619,17 +595,7 @@ def test_model_below_the_threshold_fails_with_the_gate_reason(
         },
     )
     run = run_act(project, "train", tmp_path / "act", package_cache)
-    assert_fails_at(
-        run,
-        "test",
-        "Run the tests",
-        "FAILED tests/test_train.py::test_starter_model_clears_the_gate",
-        "assert 0.93 >= 0.97",
-    )
-    run.check("train" not in run.job_results, "train ran although test failed")
-
-    alone = without_needs(project, "train", tmp_path / "train-only")
-    run = run_act(project, "train", tmp_path / "act-train-only", package_cache, workflow=alone)
+    run.check(run.job_results.get("data") == "success", "data checks must pass")
     gate = assert_fails_at(
         run,
         "train",
@@ -646,8 +612,7 @@ def test_metric_regression_against_the_baseline_fails_train_with_the_reason(
 ) -> None:
     """The committed baseline says the model used to reach 0.99; it reaches 0.93.
 
-    The project's tests only check that the baseline is a valid file, so Test passes
-    and the pipeline fails where it should: at Train's gate.
+    The data checks pass and the pipeline fails where it should: at Train's gate.
     """
     project = broken_copy(
         small,
@@ -656,7 +621,7 @@ def test_metric_regression_against_the_baseline_fails_train_with_the_reason(
         {"metrics/baseline.json": replace_once('"accuracy": 0.93,', '"accuracy": 0.99,')},
     )
     run = run_act(project, "train", tmp_path / "act", package_cache)
-    run.check(run.job_results.get("test") == "success", "test must pass")
+    run.check(run.job_results.get("data") == "success", "data checks must pass")
     gate = assert_fails_at(
         run,
         "train",

@@ -50,7 +50,7 @@ GITLAB_CI_LOCAL = ROOT / "node_modules" / ".bin" / "gitlab-ci-local"
 PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
 PACKAGE = "demo_model"
 # The jobs that run without a Docker engine; docker-build needs one (see the docstring).
-LOCAL_JOBS = ("lint", "test", "train")
+LOCAL_JOBS = ("lint", "test", "data", "train")
 GATE_HEADER = "| metric | value | baseline | threshold | status |"
 RUN_TIMEOUT = 1800  # seconds, for one gitlab-ci-local run (cold caches on a slow machine)
 
@@ -271,7 +271,7 @@ def test_healthy_project_passes_every_local_job(
     assert run.returncode == 0, run
     assert "All checks passed!" in run.log("lint")
     assert re.search(r"^=+ \d+ passed in ", run.log("test"), re.MULTILINE), run.log("test")
-    assert "data/train.csv: 400 rows, all checks passed" in run.log("train")
+    assert "data/train.csv: 400 rows, all checks passed" in run.log("data")
     assert "Gate passed." in run.log("train")
     if VARIANTS[variant]["package_manager"] == "uv":
         # uv made each job's .venv from the host's Python: nothing else was downloaded.
@@ -360,7 +360,7 @@ def test_failing_unit_test_fails_the_test_job(
     ), run.log("test")
 
 
-def test_corrupted_data_sample_stops_the_pipeline_before_training(
+def test_corrupted_data_sample_fails_the_data_job_before_training(
     generated: Callable[[str], Generated], gitlab_ci_local: GitlabCiLocal, tmp_path: Path
 ) -> None:
     def empty_one_cell(project: Path) -> None:
@@ -372,25 +372,15 @@ def test_corrupted_data_sample_stops_the_pipeline_before_training(
         path.write_text("".join(lines), encoding="utf-8")
 
     project = _broken_copy(generated, tmp_path / "p", "an empty cell", empty_one_cell)
-    problem = "line 5: 'pressure' is empty"
 
-    # The whole path to train: the test job checks the shipped dataset first and fails,
-    # so train never starts.
+    # The whole path to train: the data job stops it with one line per problem, and
+    # train never starts.
     run = _run_broken(generated, gitlab_ci_local, project, "train", needs=True)
-    assert run.statuses == {"test": "FAIL"}, run
+    assert run.statuses == {"data": "FAIL"}, run
     assert run.returncode != 0
-    test_log = run.log("test")
-    assert "FAILED tests/test_data.py::test_shipped_dataset_is_valid" in test_log, test_log
-    assert problem in test_log, test_log
-
-    # The train job on its own: its data check stops it, before any training, with one
-    # line per problem.
-    alone = _run_broken(generated, gitlab_ci_local, project, "train")
-    assert alone.statuses == {"train": "FAIL"}, alone
-    train_log = alone.log("train")
-    assert f"$ python -m {PACKAGE}.data data/train.csv" in train_log, train_log
-    assert f"error: {problem}" in train_log, train_log
-    assert f"$ python -m {PACKAGE}.train" not in train_log, train_log
+    log = run.log("data")
+    assert f"$ python -m {PACKAGE}.data data/train.csv" in log, log
+    assert "error: line 5: 'pressure' is empty" in log, log
 
 
 def test_model_below_the_threshold_fails_the_gate(
@@ -405,24 +395,11 @@ def test_model_below_the_threshold_fails_the_gate(
 
     project = _broken_copy(generated, tmp_path / "p", "a threshold of 0.999", raise_the_threshold)
 
-    # The whole path to train: the unit test that trains the starter model and checks it
-    # against the gate fails first, so train never starts.
+    # The data checks pass; the gate fails train, with the table and the reason.
     run = _run_broken(generated, gitlab_ci_local, project, "train", needs=True)
-    assert run.statuses == {"test": "FAIL"}, run
+    assert run.statuses == {"data": "PASS", "train": "FAIL"}, run
     assert run.returncode != 0
-    test_log = run.log("test")
-    failed = re.search(
-        r"^FAILED tests/test_train.py::test_starter_model_clears_the_gate - "
-        r"assert 0\.\d+ >= 0\.999$",
-        test_log,
-        re.MULTILINE,
-    )
-    assert failed, test_log
-
-    # The train job on its own: the gate fails it, with the table and the reason.
-    alone = _run_broken(generated, gitlab_ci_local, project, "train")
-    assert alone.statuses == {"train": "FAIL"}, alone
-    train_log = alone.log("train")
+    train_log = run.log("train")
     assert GATE_HEADER in train_log, train_log
     assert re.search(r"\| accuracy \| 0\.\d{4} \| [0-9.]+ \| 0\.9990 \| FAIL \|", train_log)
     reason = r"error: model gate failed: accuracy 0\.\d{4} is below the threshold 0\.9990$"
@@ -439,7 +416,7 @@ def test_metric_regression_against_the_baseline_fails_the_gate(
 
     project = _broken_copy(generated, tmp_path / "p", "a baseline of 1.0", perfect_baseline)
     run = _run_broken(generated, gitlab_ci_local, project, "train", needs=True)
-    assert run.statuses == {"test": "PASS", "train": "FAIL"}, run
+    assert run.statuses == {"data": "PASS", "train": "FAIL"}, run
     assert run.returncode != 0
     log = run.log("train")
     assert re.search(r"\| accuracy \| 0\.\d{4} \| 1\.0000 \| 0\.8000 \| FAIL \|", log), log
@@ -522,9 +499,10 @@ def test_gitlab_ci_local_accepts_the_rendered_pipeline(
         "push": {
             "lint": [],
             "test": [],
-            "train": ["test"],
+            "data": [],
+            "train": ["data"],
             **({"gpu-test": []} if gpu else {}),
-            **({"docker-build": ["lint", "test", "train"]} if docker else {}),
+            **({"docker-build": ["lint", "test", "data", "train"]} if docker else {}),
         },
         "schedule": {"monitor": []} if monitor else {},
         "template-sync": {"template-sync": []},
@@ -543,7 +521,7 @@ def test_gitlab_ci_local_rejects_an_invalid_pipeline(
 ) -> None:
     """A known-bad file: proves gitlab-ci-local's own schema check is wired in."""
     project = generate_project(tmp_path / "demo-model")
-    _replace_once(project / ".gitlab-ci.yml", "  timeout: 10m\n", "  timeout: 10m\n  scrip: [x]\n")
+    _replace_once(project / ".gitlab-ci.yml", "  stage: lint\n", "  stage: lint\n  scrip: [x]\n")
     git(project, "commit", "--quiet", "--all", "--message", "A typo in the lint job")
     listed = gitlab_ci_local.inspect(project, "--list-json")
     assert listed.returncode != 0

@@ -59,6 +59,15 @@ class Answers:
     monitoring_schedule: str
     gate_metric: GateMetric
     gate_threshold: float
+    #: The repository's own commands for each pipeline stage. "" runs the starter
+    #: project's command; "none" leaves the stage out (not for install). ``mlrig adopt``
+    #: sets them from what a repository already uses; ``mlrig new`` never asks them.
+    install_command: str = ""
+    lint_command: str = ""
+    test_command: str = ""
+    data_command: str = ""
+    train_command: str = ""
+    evaluate_command: str = ""
 
     @property
     def package_name(self) -> str:
@@ -141,6 +150,23 @@ def _threshold(raw: object) -> float:
     return value
 
 
+def _command(raw: object) -> str:
+    text = _text(raw).strip()
+    if _CONTROL.search(text) or "\n" in text:
+        raise ValueError("must be one line without control characters")
+    # A GitHub expression in `run:` is expanded before the shell sees it (injection).
+    if "${{" in text or "{{" in text or "{%" in text:
+        raise ValueError("must not hold '${{', '{{' or '{%'")
+    return text
+
+
+def _install_command(raw: object) -> str:
+    text = _command(raw)
+    if text == "none":
+        raise ValueError("dependencies must be installed: give a command, or '' for the starter's")
+    return text
+
+
 def _runner_label(raw: object) -> str:
     label = _text(raw).strip()
     if label != "none" and not _RUNNER_LABEL.fullmatch(label):
@@ -187,13 +213,17 @@ def _schedule(raw: object) -> str:
 
 @dataclass(frozen=True)
 class Question:
-    """One question of the template: its help text, default, choices and parser."""
+    """One question of the template: its help text, default, choices and parser.
+
+    An ``advanced`` question is never asked: it takes its default unless given.
+    """
 
     name: str
     help: str
     default: str | bool | float
     parse: Callable[[object], str | bool | float]
     choices: tuple[str, ...] = ()
+    advanced: bool = False
 
 
 _PYTHON_VERSIONS = ("3.10", "3.11", "3.12", "3.13")
@@ -224,6 +254,23 @@ QUESTIONS: tuple[Question, ...] = (
     ),
     Question("gate_metric", "Gate metric", "accuracy", _choice(*_GATE_METRICS), _GATE_METRICS),
     Question("gate_threshold", "Gate threshold (0-1)", 0.8, _threshold),
+    Question(
+        "install_command",
+        "Command that installs the dependencies ('' = the starter's)",
+        "",
+        _install_command,
+        advanced=True,
+    ),
+    *(
+        Question(
+            f"{stage}_command",
+            f"Command of the {stage} stage ('' = the starter's, 'none' = no {stage} stage)",
+            "",
+            _command,
+            advanced=True,
+        )
+        for stage in ("lint", "test", "data", "train", "evaluate")
+    ),
 )
 _BY_NAME = {question.name: question for question in QUESTIONS}
 
@@ -258,7 +305,7 @@ def resolve_answers(
         default = project_default if question.name == "project_name" else question.default
         if question.name in given:
             raw = given[question.name]
-        elif use_defaults:
+        elif use_defaults or question.advanced:
             raw = default
         elif ask is not None:
             raw = ask(question, default)
@@ -269,6 +316,9 @@ def resolve_answers(
             values[question.name] = question.parse(raw)
         except ValueError as exc:
             problems.append(f"{question.name}: {exc}")
+    stages = ("lint_command", "test_command", "data_command", "train_command")
+    if all(values.get(stage) == "none" for stage in stages):
+        problems.append(f"{', '.join(stages)}: at least one stage must run (not all 'none')")
     if problems:
         raise InvalidInputError(f"invalid answer: {'; '.join(problems)}")
     if missing:
@@ -288,6 +338,17 @@ def resolve_answers(
         monitoring_schedule=cast(str, values["monitoring_schedule"]),
         gate_metric=cast(GateMetric, values["gate_metric"]),
         gate_threshold=cast(float, values["gate_threshold"]),
+        **{
+            name: cast(str, values[name])
+            for name in (
+                "install_command",
+                "lint_command",
+                "test_command",
+                "data_command",
+                "train_command",
+                "evaluate_command",
+            )
+        },
     )
 
 
