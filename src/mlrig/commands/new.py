@@ -6,17 +6,40 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from mlrig._git import commit_all, find_git, run_git
 from mlrig._version import __version__
-from mlrig.answers import Answers
-from mlrig.errors import InvalidInputError
-from mlrig.templates import builtin_bundle
+from mlrig.answers import QUESTIONS, Answers
+from mlrig.config import Config
+from mlrig.errors import EnvironmentProblem, InvalidInputError
+from mlrig.templates import (
+    TemplateInfo,
+    TemplateQuestion,
+    TemplateSpec,
+    builtin_bundle,
+    builtin_template,
+    check_trust,
+    inspect_template,
+    parse_template_spec,
+)
 
-__all__ = ["NewResult", "check_destination", "new"]
+__all__ = [
+    "AskTemplate",
+    "NewResult",
+    "builtin_presets",
+    "check_destination",
+    "choose_template",
+    "make_parents",
+    "new",
+    "resolve_template_answers",
+    "template_presets",
+]
+
+#: Prompt for one question of a custom template: ``ask(question, default)``.
+AskTemplate = Callable[[TemplateQuestion, object], object]
 
 _BASELINE = "metrics/baseline.json"
 
@@ -42,8 +65,8 @@ def check_destination(dest: Path) -> None:
     if dest.is_dir() and any(dest.iterdir()):
         raise InvalidInputError(
             f"{dest} is not empty; mlrig new only creates new projects. For an existing "
-            "repository, `mlrig adopt` and `mlrig add` (planned, not in this release) will "
-            "bring the pipeline in; until then choose an empty or new directory"
+            "repository use `mlrig adopt` (or `mlrig add COMPONENT`) instead, or choose an "
+            "empty or new directory"
         )
 
 
@@ -51,19 +74,27 @@ def new(
     dest: Path,
     *,
     answers: Answers | Mapping[str, object],
-    template: str | Path | None = None,
+    template: str | Path | TemplateSpec | TemplateInfo | None = None,
     ref: str | None = None,
     git: bool = True,
     dry_run: bool = False,
+    trust: bool = False,
 ) -> NewResult:
     """Render ``template`` with ``answers`` into ``dest``.
 
     ``answers`` is an :class:`Answers` for the built-in template; for another
-    template, a mapping that copier validates against that template's questions.
+    template, a mapping that copier validates against that template's questions
+    (unanswered ones take the template's defaults; see
+    :func:`resolve_template_answers` to ask them first).
 
-    ``template`` is a copier template (a directory, git repository or bundle); by
-    default the built-in template. ``ref`` picks a version (a git tag or commit)
-    of a git template; by default copier takes the newest version tag.
+    ``template`` is a copier template: a :class:`TemplateSpec`, one already
+    inspected (:class:`TemplateInfo`), or a ``SRC[@REF]`` string or path (see
+    :func:`~mlrig.templates.parse_template_spec`); by default the built-in template.
+    ``ref`` picks a version (a git tag, branch or commit) of a git template; by
+    default copier takes the newest version tag. Copier
+    records the template and version in the answers file, so ``mlrig update``
+    and plain ``copier update`` follow it. A template that runs tasks,
+    migrations or Jinja extensions is refused unless ``trust``.
 
     ``dest`` must not exist or be an empty directory. The project is rendered in a
     staging directory beside ``dest`` and moved into place only when complete, so a
@@ -73,22 +104,25 @@ def new(
     """
     dest = Path(os.path.abspath(dest))
     check_destination(dest)
-    source = str(template or builtin_bundle())
+    source, info = _source(template, ref)
+    if info is not None:
+        check_trust(info.spec, trusted=trust, info=info)
+        ref = info.ref
     if dry_run:
         with tempfile.TemporaryDirectory(prefix="mlrig-dry-run-") as tmp:
             out = Path(tmp) / dest.name
-            _render(source, ref, out, answers)
-            return NewResult(dest, _list_files(out), None, True, _warnings(out, answers))
+            _render(source, ref, out, answers, info=info, trust=trust)
+            return NewResult(dest, _list_files(out), None, True, _warnings(out, answers, info))
 
     if git:
         find_git()
-    created = _make_parents(dest.parent)
+    created = make_parents(dest.parent)
     staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.mlrig-", dir=dest.parent))
     try:
         out = staging / dest.name
-        _render(source, ref, out, answers)
+        _render(source, ref, out, answers, info=info, trust=trust)
         files = _list_files(out)
-        warnings = _warnings(out, answers)
+        warnings = _warnings(out, answers, info)
         commit = None
         if git:
             run_git(out, "init", "--quiet", "--initial-branch=main")
@@ -107,8 +141,68 @@ def new(
     return NewResult(dest, files, commit, False, warnings)
 
 
-def _warnings(project: Path, answers: Answers | Mapping[str, object]) -> tuple[str, ...]:
-    """Warn when the starter model's committed baseline already fails the gate."""
+def choose_template(
+    config: Config, *, template: str | None = None, ref: str | None = None
+) -> TemplateSpec | None:
+    """The template ``mlrig new`` uses: ``template`` (``--template``), else the config's.
+
+    ``None`` means the built-in template. ``ref`` (``--ref``) overrides a version
+    the config's template names. Raises :class:`InvalidInputError` for a bad
+    spec (naming the config file when it came from there) and for ``ref``
+    without any template.
+    """
+    if template is not None:
+        return parse_template_spec(template, ref=ref)
+    if config.template is None:
+        if ref is not None:
+            raise InvalidInputError(
+                "--ref picks a version of a --template (or of the template in your mlrig "
+                "config); the built-in template is always the version installed with mlrig"
+            )
+        return None
+    try:
+        spec = parse_template_spec(config.template)
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"config file {config.origin('template')}: {exc}") from None
+    return spec if ref is None else parse_template_spec(spec.url, ref=ref)
+
+
+def _source(
+    template: str | Path | TemplateSpec | TemplateInfo | None, ref: str | None
+) -> tuple[str, TemplateInfo | None]:
+    """What copier renders from; the inspected template unless it is the built-in one."""
+    if template is None:
+        return str(builtin_bundle()), None
+    if isinstance(template, TemplateInfo):
+        return template.spec.url, template
+    if not isinstance(template, TemplateSpec):
+        local = Path(os.path.abspath(template)) if isinstance(template, Path) else None
+        if local is not None and local in (builtin_bundle(), builtin_template()):
+            return str(local), None
+        template = parse_template_spec(str(template), ref=ref)
+    elif ref is not None and ref != template.ref:
+        template = TemplateSpec(template.url, ref)
+    if template.url in (str(builtin_bundle()), str(builtin_template())):
+        return template.url, None
+    return template.url, inspect_template(template)
+
+
+def _warnings(
+    project: Path, answers: Answers | Mapping[str, object], info: TemplateInfo | None = None
+) -> tuple[str, ...]:
+    """Warn when the project cannot follow its template, or its baseline fails the gate."""
+    if info is not None:
+        if info.has_versions:
+            return ()
+        if info.ref is None:
+            return (
+                f"template {info.spec.url} is not a git repository, so the project records "
+                "no version and `mlrig update` cannot update it",
+            )
+        return (
+            f"template {info.spec.url} has no version tags, so `mlrig update` cannot update "
+            "the project until the template tags a release (e.g. v1.0.0)",
+        )
     if not isinstance(answers, Answers):
         return ()
     try:
@@ -126,21 +220,152 @@ def _warnings(project: Path, answers: Answers | Mapping[str, object]) -> tuple[s
 
 
 def _render(
-    source: str, ref: str | None, out: Path, answers: Answers | Mapping[str, object]
+    source: str,
+    ref: str | None,
+    out: Path,
+    answers: Answers | Mapping[str, object],
+    *,
+    info: TemplateInfo | None = None,
+    trust: bool = False,
 ) -> None:
     # Imported here: copier takes most of a second to import and `mlrig --help` must not pay it.
     from copier import run_copy
 
-    run_copy(
-        source,
-        out,
-        data=answers.to_data() if isinstance(answers, Answers) else dict(answers),
-        vcs_ref=ref,
-        defaults=True,
-        quiet=True,
-        overwrite=True,
-        unsafe=False,
-    )
+    data = answers.to_data() if isinstance(answers, Answers) else dict(answers)
+    if info is None:
+        run_copy(
+            source,
+            out,
+            data=data,
+            vcs_ref=ref,
+            defaults=True,
+            quiet=True,
+            overwrite=True,
+            unsafe=False,
+        )
+        return
+    from copier.errors import CopierError
+    from plumbum import ProcessExecutionError
+
+    try:
+        run_copy(
+            source,
+            out,
+            data=data,
+            vcs_ref=ref,
+            defaults=True,
+            quiet=True,
+            overwrite=True,
+            unsafe=trust,
+        )
+    except ProcessExecutionError as exc:
+        detail = (str(exc.stderr).strip().splitlines() or ["git failed"])[-1]
+        raise EnvironmentProblem(f"cannot fetch template {info.spec}: {detail}") from None
+    except (CopierError, ValueError) as exc:
+        # copier reports a failed validator or an answer outside the choices as a
+        # ValueError whose message names the question.
+        problem = " ".join(str(exc).split())
+        raise InvalidInputError(f"invalid answer for template {info.spec}: {problem}") from None
+
+
+def builtin_presets(config: Config, *, overridden: Collection[str] = ()) -> dict[str, object]:
+    """The config's preset answers for the built-in template, each checked.
+
+    Presets in ``overridden`` (given with ``-d`` or ``--answers-file``) are
+    skipped. Raises :class:`InvalidInputError` naming the config file of an
+    unknown question or an invalid value.
+    """
+    by_name = {question.name: question for question in QUESTIONS}
+    presets: dict[str, object] = {}
+    for name, value in config.answers.items():
+        if name in overridden:
+            continue
+        question = by_name.get(name)
+        if question is None:
+            raise InvalidInputError(
+                f"config file {config.origin(f'answers.{name}')}: answers.{name} is not a "
+                f"question of the built-in template; the questions are: {', '.join(by_name)}"
+            )
+        try:
+            question.parse(value)
+        except ValueError as exc:
+            raise InvalidInputError(
+                f"config file {config.origin(f'answers.{name}')}: answers.{name}: {exc}"
+            ) from None
+        presets[name] = value
+    return presets
+
+
+def template_presets(
+    info: TemplateInfo, config: Config, *, overridden: Collection[str] = ()
+) -> dict[str, object]:
+    """The config's preset answers for a custom template, checked against its questions.
+
+    Raises :class:`InvalidInputError` naming the config file of an unknown
+    question or a value outside a question's choices; copier runs the
+    template's own validators when rendering.
+    """
+    by_name = {question.name: question for question in info.questions}
+    presets: dict[str, object] = {}
+    for name, value in config.answers.items():
+        if name in overridden:
+            continue
+        origin = config.origin(f"answers.{name}")
+        question = by_name.get(name)
+        if question is None:
+            raise InvalidInputError(
+                f"config file {origin}: answers.{name} is not a question of template "
+                f"{info.spec}; its questions are: {', '.join(by_name) or 'none'}"
+            )
+        if question.choices and str(value) not in {str(c) for c in question.choices}:
+            raise InvalidInputError(
+                f"config file {origin}: answers.{name} is {value!r}, not one of: "
+                f"{', '.join(map(str, question.choices))}"
+            )
+        presets[name] = value
+    return presets
+
+
+def resolve_template_answers(
+    info: TemplateInfo,
+    given: Mapping[str, object],
+    *,
+    use_defaults: bool,
+    ask: AskTemplate | None = None,
+) -> dict[str, object]:
+    """Complete the answers for a custom template, as copier will receive them.
+
+    Questions copier computes (``when: false``) or that do not apply to the
+    answers so far are skipped. Another unanswered question is left to the
+    template's default when ``use_defaults``, asked through ``ask(question,
+    default)`` when given (the default rendered against the earlier answers),
+    and is an error otherwise. Raises :class:`InvalidInputError` naming unknown
+    or unanswered questions.
+    """
+    names = [question.name for question in info.questions]
+    unknown = sorted(set(given) - set(names))
+    if unknown:
+        raise InvalidInputError(
+            f"unknown question {', '.join(map(repr, unknown))} for template {info.spec}; "
+            f"its questions are: {', '.join(names) or 'none'}"
+        )
+    answers = dict(given)
+    if use_defaults:
+        return answers
+    missing: list[str] = []
+    for question in info.questions:
+        if question.name in answers or not question.applies(answers):
+            continue
+        if ask is None:
+            missing.append(question.name)
+        else:
+            answers[question.name] = ask(question, question.default_for(answers))
+    if missing:
+        raise InvalidInputError(
+            f"no answer for {', '.join(missing)} and no terminal to ask in; pass --defaults "
+            "to take the template's defaults, or give them with -d KEY=VALUE"
+        )
+    return answers
 
 
 def _list_files(root: Path) -> tuple[str, ...]:
@@ -153,7 +378,7 @@ def _list_files(root: Path) -> tuple[str, ...]:
     )
 
 
-def _make_parents(directory: Path) -> list[Path]:
+def make_parents(directory: Path) -> list[Path]:
     """Create ``directory`` and its missing parents; return the created ones, deepest first."""
     missing: list[Path] = []
     while not directory.exists():

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,7 @@ from mlrig._git import commit_all, run_git
 from mlrig._record import ANSWERS_FILE, read_record
 from mlrig.errors import EnvironmentProblem, Interrupted, InvalidInputError
 from mlrig.templates import builtin_bundle, is_builtin, template_versions
-from mlrig.validate import Finding, validate_pipelines
+from mlrig.validate import Finding, new_findings, validate_pipelines
 
 __all__ = ["ConflictMode", "FileChange", "UpdateResult", "update"]
 
@@ -68,8 +69,11 @@ def update(
     to: str | None = None,
     preview: bool = False,
     conflict: ConflictMode = "inline",
+    trust: bool = False,
 ) -> UpdateResult:
     """Update the project in ``dest`` to template version ``to`` (default: the newest).
+
+    ``trust`` lets the template run its tasks, migrations and Jinja extensions.
 
     Raises :class:`InvalidInputError` for a project that is not in git, has no
     usable answers file, or asks for a version that does not exist or is older;
@@ -101,6 +105,9 @@ def update(
             top,
             "-c",
             "checkout.workers=0",
+            # The user's hooks (post-checkout...) are not for mlrig's scratch copy.
+            "-c",
+            f"core.hooksPath={os.devnull}",
             "worktree",
             "add",
             "--quiet",
@@ -112,11 +119,16 @@ def update(
         if source != record.src_path:
             _point_at(copy / ANSWERS_FILE, source)
             commit_all(worktree, "mlrig: use the installed built-in template")
-        _copier_update(copy, target, conflict)
+        _copier_update(copy, target, conflict, trust=trust)
         run_git(worktree, "add", "--all")
         changes = _changes(worktree, head, project.relative_to(top))
         changed = [c.path for c in changes if c.status != "deleted"]
         findings = tuple(validate_pipelines(copy, only=changed)) if changed else ()
+        if findings:
+            # The project's pipelines may have findings of their own (an adopted repo's
+            # jobs); only those the update brings in are reported.
+            before = _findings_before(worktree, head, project.relative_to(top), changed)
+            findings = new_findings(before, findings)
         if changes and not preview:
             patch = scratch / "update.patch"
             patch.write_bytes(
@@ -135,6 +147,25 @@ def update(
     return UpdateResult(
         project, source, record.version, target, changes, bool(changes) and not preview, findings
     )
+
+
+def _findings_before(worktree: Path, head: str, subdir: Path, paths: list[str]) -> list[Finding]:
+    """The pipeline findings ``paths`` (relative to ``subdir``) had at ``head``."""
+    with tempfile.TemporaryDirectory(prefix="mlrig-before-") as tmp:
+        root = Path(tmp)
+        for path in paths:
+            shown = subprocess.run(
+                ["git", "show", f"{head}:{(subdir / path).as_posix()}"],
+                cwd=worktree,
+                capture_output=True,
+                check=False,
+                stdin=subprocess.DEVNULL,
+            )
+            if shown.returncode == 0:  # else the update added the file
+                target = root / path
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(shown.stdout)
+        return validate_pipelines(root, only=paths)
 
 
 def _scratch_root(top: Path) -> str | None:
@@ -187,10 +218,12 @@ def _point_at(answers_file: Path, source: str) -> None:
     answers_file.write_text(_SRC_LINE.sub(f"_src_path: {value}", text, count=1), encoding="utf-8")
 
 
-def _copier_update(project: Path, version: str, conflict: ConflictMode) -> None:
+def _copier_update(
+    project: Path, version: str, conflict: ConflictMode, *, trust: bool = False
+) -> None:
     # Imported here: copier takes most of a second to import.
     from copier import run_update
-    from copier.errors import CopierError
+    from copier.errors import CopierError, UnsafeTemplateError
 
     try:
         run_update(
@@ -201,8 +234,15 @@ def _copier_update(project: Path, version: str, conflict: ConflictMode) -> None:
             skip_answered=True,
             quiet=True,
             conflict=conflict,
-            unsafe=False,
+            unsafe=trust,
         )
+    except UnsafeTemplateError as exc:
+        # copier's first line names the features; its second suggests copier's own flag.
+        features = str(exc).splitlines()[0].rstrip(".")
+        raise InvalidInputError(
+            f"the template of {project.name} would run code on update ({features}); pass "
+            "--trust if you trust it, or add its prefix to trusted_prefixes in your mlrig config"
+        ) from None
     except CopierError as exc:
         raise EnvironmentProblem(f"copier could not update {project.name}: {exc}") from None
 

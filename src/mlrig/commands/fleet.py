@@ -1,0 +1,501 @@
+"""``mlrig fleet check|update``: many local clones at once, with a per-repository report.
+
+One repository never stops the others: whatever goes wrong in it (not a git
+repository, no answers file, an unreachable template, even a bug in mlrig) is
+reported as that repository's ``error`` and the fleet carries on. Only a bad
+repository list (missing paths, the same repository twice, nothing at all) is
+refused up front, before anything runs.
+
+``fleet check`` runs :func:`mlrig.commands.check.check` in threads: a file read,
+one ``git ls-remote`` per template (cached for the run), and for a repository
+behind one ``git rev-parse`` to find an update branch waiting for review; it
+changes nothing. ``fleet update`` runs each
+repository in a worker process, because copier changes the process's working
+directory (plumbum's ``local.cwd`` calls ``os.chdir``), so two updates in threads
+of one process would render into each other's directories.
+
+An update never touches the repository's work tree or its checked-out branch: it
+runs :func:`mlrig.commands.update.update` in a temporary git worktree detached at
+``HEAD``, commits the result there and only then creates the branch
+``mlrig/update-<version>`` on that commit. A conflict (or merged pipeline files
+that do not validate) commits nothing and creates no branch: the repository is
+exactly as before and ``mlrig update`` in it reproduces the merge for a person to
+resolve. So every repository ends either untouched or with one complete branch.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import signal
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import BrokenExecutor, Executor, Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from mlrig._git import commit_all, run_git
+from mlrig.commands.check import check
+from mlrig.errors import Interrupted, InvalidInputError, MlrigError
+
+__all__ = [
+    "FleetCommand",
+    "FleetResult",
+    "FleetStatus",
+    "RepoStatus",
+    "default_jobs",
+    "fleet_check",
+    "fleet_update",
+    "read_repo_list",
+    "resolve_repos",
+]
+
+FleetCommand = Literal["check", "update"]
+FleetStatus = Literal["current", "behind", "updated", "conflict", "error", "skipped"]
+STATUSES: tuple[FleetStatus, ...] = ("current", "behind", "updated", "conflict", "error", "skipped")
+_OK: dict[FleetCommand, frozenset[FleetStatus]] = {
+    "check": frozenset({"current"}),
+    "update": frozenset({"current", "updated"}),
+}
+BRANCH_PREFIX = "mlrig/update-"
+
+
+@dataclass(frozen=True)
+class RepoStatus:
+    """What the fleet found in, or did to, one repository."""
+
+    repo: Path
+    status: FleetStatus
+    #: The project's template version before, and the newest (check) or target (update).
+    from_version: str | None
+    to_version: str | None
+    #: One line for a person: why it was skipped, the error, what was committed.
+    message: str
+    template: str | None = None
+    #: The update branch and its commit: made now (``updated``), or found waiting for
+    #: review by ``check`` (``behind``); otherwise ``None``.
+    branch: str | None = None
+    commit: str | None = None
+    #: ``update`` only: files the merge left with conflicts (nothing was committed).
+    conflicts: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, object]:
+        """One entry of the stable JSON report; every key is always present."""
+        return {
+            "repo": str(self.repo),
+            "status": self.status,
+            "template": self.template,
+            "from": self.from_version,
+            "to": self.to_version,
+            "branch": self.branch,
+            "commit": self.commit,
+            "conflicts": list(self.conflicts),
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True)
+class FleetResult:
+    """Every repository's status, in the order the repositories were given."""
+
+    command: FleetCommand
+    repos: tuple[RepoStatus, ...]
+
+    @property
+    def ok(self) -> bool:
+        """True when every repository is current (check) or current or updated (update)."""
+        return all(r.status in _OK[self.command] for r in self.repos)
+
+    def counts(self) -> dict[FleetStatus, int]:
+        """How many repositories have each status (every status, zeros included)."""
+        return {s: sum(r.status == s for r in self.repos) for s in STATUSES}
+
+    def as_dict(self) -> dict[str, object]:
+        """The stable JSON document of ``mlrig fleet check|update --json``."""
+        return {
+            "command": self.command,
+            "ok": self.ok,
+            "counts": self.counts(),
+            "repos": [r.as_dict() for r in self.repos],
+        }
+
+
+def default_jobs() -> int:
+    """The number of CPUs this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def read_repo_list(path: Path) -> tuple[Path, ...]:
+    """Read a ``--from`` file: one repository path a line, ``#`` comments and blank lines.
+
+    Relative paths are relative to the file's folder; ``~`` is expanded. Raises
+    :class:`InvalidInputError` when the file cannot be read.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise InvalidInputError(
+            f"cannot read the repository list {path}: {reason}; give a readable text file "
+            "with one path a line"
+        ) from None
+    base = Path(os.path.abspath(path)).parent
+    repos = []
+    for line in text.splitlines():
+        entry = line.strip()
+        if entry and not entry.startswith("#"):
+            repos.append(base / Path(entry).expanduser())
+    return tuple(repos)
+
+
+def resolve_repos(repos: Iterable[Path]) -> tuple[Path, ...]:
+    """Absolute paths of ``repos`` in order; refuse a list that cannot be run as given.
+
+    Raises one :class:`InvalidInputError` naming every path that does not exist or
+    is not a directory, and every repository listed more than once (also under
+    another spelling or through a symlink); or when the list is empty.
+    """
+    resolved = [Path(os.path.abspath(os.path.expanduser(r))) for r in repos]
+    if not resolved:
+        raise InvalidInputError(
+            "no repositories given; name them as arguments or list them in a file for --from"
+        )
+    missing = [str(r) for r in resolved if not r.is_dir()]
+    seen: dict[tuple[int, int], Path] = {}
+    twice = []
+    for repo in resolved:
+        if not repo.is_dir():
+            continue
+        stat = repo.stat()
+        key = (stat.st_dev, stat.st_ino)
+        if key in seen:
+            first = seen[key]
+            twice.append(str(repo) if repo == first else f"{repo} (same as {first})")
+        else:
+            seen[key] = repo
+    problems = []
+    if missing:
+        problems.append(f"not a directory: {', '.join(missing)}")
+    if twice:
+        problems.append(f"listed twice: {', '.join(twice)}")
+    if problems:
+        raise InvalidInputError(
+            f"bad repository list, {'; '.join(problems)}; fix the list, nothing was run"
+        )
+    return tuple(resolved)
+
+
+def fleet_check(
+    repos: Iterable[Path],
+    *,
+    jobs: int | None = None,
+    on_result: Callable[[RepoStatus], None] | None = None,
+) -> FleetResult:
+    """Check every repository: ``current``, ``behind`` or ``error``; never changes anything.
+
+    Runs up to ``jobs`` repositories at once (default: :func:`default_jobs`) and
+    calls ``on_result`` in the calling thread as each one finishes. Raises
+    :class:`InvalidInputError` for a bad list (see :func:`resolve_repos`) or
+    ``jobs`` < 1, and :class:`Interrupted` on Ctrl-C.
+    """
+    paths = resolve_repos(repos)
+    workers = _workers(jobs, len(paths))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mlrig-fleet") as pool:
+        # All queued at once: a check is milliseconds, and a worker that waits for
+        # this thread to hand out the next repository would idle (Ctrl-C cancels).
+        results = _run(pool, len(paths), _check_repo, paths, on_result, "check")
+    return FleetResult("check", results)
+
+
+def fleet_update(
+    repos: Iterable[Path],
+    *,
+    jobs: int | None = None,
+    trust: bool = False,
+    on_result: Callable[[RepoStatus], None] | None = None,
+) -> FleetResult:
+    """Update every repository behind its template on a new branch ``mlrig/update-<version>``.
+
+    Per repository: ``current`` (untouched), ``updated`` (a new branch with one
+    commit; the checked-out branch and the work tree are untouched), ``conflict``
+    (nothing committed, no branch), ``skipped`` (uncommitted changes; untouched)
+    or ``error`` (including an existing branch of that name, which is never
+    overwritten). Runs up to ``jobs`` worker processes (default:
+    :func:`default_jobs`) and calls ``on_result`` as each repository finishes.
+    ``trust`` lets the template run its tasks, migrations and Jinja extensions in
+    every repository; without it such a template is an ``error``.
+
+    Raises :class:`InvalidInputError` for a bad list or ``jobs`` < 1, and
+    :class:`Interrupted` on Ctrl-C: repositories in progress are finished (each is
+    all-or-nothing), the rest are not started.
+    """
+    # Imported here: multiprocessing costs `fleet check` tens of milliseconds.
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    paths = resolve_repos(repos)
+    workers = _workers(jobs, len(paths))
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        # spawn: a fresh interpreter per worker inherits no threads, locks or cwd.
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_shield_worker,
+    )
+    with pool:
+        work = functools.partial(_update_repo, trust=trust)
+        results = _run(pool, workers, work, paths, on_result, "update")
+    return FleetResult("update", results)
+
+
+def _workers(jobs: int | None, count: int) -> int:
+    if jobs is not None and jobs < 1:
+        raise InvalidInputError(f"--jobs must be at least 1, not {jobs}")
+    return max(1, min(jobs or default_jobs(), count))
+
+
+def _run(
+    pool: Executor,
+    in_flight: int,
+    work: Callable[[Path], RepoStatus],
+    paths: Sequence[Path],
+    on_result: Callable[[RepoStatus], None] | None,
+    command: FleetCommand,
+) -> tuple[RepoStatus, ...]:
+    """Run ``work`` over ``paths`` in ``pool``, results in input order.
+
+    At most ``in_flight`` repositories are submitted at a time, the next one as
+    one finishes. Executors prefetch what is queued, so for updates this is the
+    number of workers: on Ctrl-C only the repositories in hand get finished.
+    """
+    results: list[RepoStatus | None] = [None] * len(paths)
+    queue = iter(enumerate(paths))
+    running: dict[Future[RepoStatus], int] = {}
+
+    def finish(index: int, status: RepoStatus) -> None:
+        results[index] = status
+        if on_result is not None:
+            on_result(status)
+
+    def hand_out() -> None:
+        for index, path in queue:
+            try:
+                running[pool.submit(work, path)] = index
+            except BrokenExecutor:
+                finish(index, _died(path))
+                continue
+            if len(running) >= in_flight:
+                return
+
+    try:
+        hand_out()
+        while running:
+            done, _ = wait_futures(running, return_when="FIRST_COMPLETED")
+            for future in done:
+                index = running.pop(future)
+                finish(index, _outcome(future, paths[index]))
+            hand_out()
+    except KeyboardInterrupt:
+        pool.shutdown(wait=True, cancel_futures=True)
+        late = [_outcome(f, paths[i]) for f, i in running.items() if not f.cancelled()]
+        finished = sum(r is not None for r in results) + len(late)
+        head = f"fleet {command} interrupted after {finished} of {len(paths)} repositories"
+        if command == "check":
+            raise Interrupted(f"{head}; nothing was changed") from None
+        stopping = ", ".join(f"{s.repo.name} {s.status}" for s in late)
+        raise Interrupted(
+            f"{head}{f' (finished while stopping: {stopping})' if late else ''}; "
+            "the others were not started and are unchanged"
+        ) from None
+    return tuple(r for r in results if r is not None)
+
+
+def _outcome(future: Future[RepoStatus], path: Path) -> RepoStatus:
+    """The worker's status; an ``error`` when the worker process died."""
+    try:
+        return future.result()
+    except BrokenExecutor:
+        return _died(path)
+
+
+def _died(path: Path) -> RepoStatus:
+    """The status of a repository whose worker process died (killed, out of memory)."""
+    return RepoStatus(
+        path,
+        "error",
+        None,
+        None,
+        "the worker process died (killed or out of memory?); run `mlrig update` in it alone",
+    )
+
+
+def _shield_worker() -> None:
+    # Ctrl-C reaches the terminal's whole foreground process group, and git installs
+    # its own SIGINT handler, so ignoring the signal would not protect the git calls.
+    # In its own process group a worker finishes the repository in hand
+    # (all-or-nothing) while the parent stops handing out new ones.
+    if hasattr(os, "setpgrp"):
+        os.setpgrp()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _guarded(work: Callable[[Path], RepoStatus], project: Path) -> RepoStatus:
+    try:
+        return work(project)
+    except MlrigError as exc:
+        return RepoStatus(project, "error", None, None, str(exc))
+    except Exception as exc:  # a bug in one repository must not sink the fleet
+        return RepoStatus(
+            project,
+            "error",
+            None,
+            None,
+            f"internal error ({type(exc).__name__}: {exc}); please report this bug",
+        )
+
+
+def _check_repo(project: Path) -> RepoStatus:
+    """Thread worker of ``fleet check``; never raises."""
+    return _guarded(_check_one, project)
+
+
+def _update_repo(project: Path, *, trust: bool) -> RepoStatus:
+    """Process worker of ``fleet update``, top-level so spawned workers import it; never raises."""
+    return _guarded(functools.partial(_update_one, trust=trust), project)
+
+
+def _check_one(project: Path) -> RepoStatus:
+    state = check(project)
+    if not state.behind:
+        return RepoStatus(
+            project,
+            "current",
+            state.current,
+            state.latest,
+            "on the newest template version",
+            state.template,
+        )
+    # A platform team wants to tell "behind" from "behind, update waiting for review".
+    branch = f"{BRANCH_PREFIX}{state.latest}"
+    waiting = run_git(
+        project, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}", check=False
+    )
+    message = (
+        f"update waiting on branch {branch}; review and merge it"
+        if waiting
+        else f"{state.latest} is out; run `mlrig fleet update`"
+    )
+    return RepoStatus(
+        project,
+        "behind",
+        state.current,
+        state.latest,
+        message,
+        state.template,
+        branch=branch if waiting else None,
+        commit=waiting or None,
+    )
+
+
+def _update_one(project: Path, *, trust: bool) -> RepoStatus:
+    from mlrig.commands.update import update
+
+    top = _toplevel(project)
+    state = check(project)
+    if not state.behind:
+        return RepoStatus(
+            project,
+            "current",
+            state.current,
+            state.latest,
+            "on the newest template version",
+            state.template,
+        )
+    dirty = run_git(project, "status", "--porcelain", "--untracked-files=all", "--", ".")
+    if dirty:
+        lines = dirty.splitlines()
+        first = lines[0].split(maxsplit=1)[-1]
+        return RepoStatus(
+            project,
+            "skipped",
+            state.current,
+            state.latest,
+            f"uncommitted changes ({len(lines)} path{'s' if len(lines) > 1 else ''}, "
+            f"e.g. {first}); commit or stash them",
+            state.template,
+        )
+    branch = f"{BRANCH_PREFIX}{state.latest}"
+    if run_git(top, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}", check=False):
+        return RepoStatus(
+            project,
+            "error",
+            state.current,
+            state.latest,
+            f"branch {branch} exists already; merge or delete it, then run again",
+            state.template,
+        )
+    scratch = Path(tempfile.mkdtemp(prefix="mlrig-fleet-"))
+    worktree = scratch / "worktree"
+    try:
+        # No hooks: a post-checkout hook is meant for the user's checkouts, not ours.
+        run_git(
+            top,
+            "-c",
+            f"core.hooksPath={os.devnull}",
+            "worktree",
+            "add",
+            "--quiet",
+            "--detach",
+            str(worktree),
+            "HEAD",
+        )
+        copy = worktree / Path(os.path.realpath(project)).relative_to(top)
+        result = update(copy, to=state.latest, trust=trust)
+        if result.conflicts or result.findings:
+            problem = (
+                f"conflicts in {', '.join(result.conflicts)}"
+                if result.conflicts
+                else f"the merged pipeline does not validate: {result.findings[0]}"
+            )
+            return RepoStatus(
+                project,
+                "conflict",
+                state.current,
+                state.latest,
+                f"{problem}; nothing committed: run `mlrig update` in it and resolve by hand",
+                state.template,
+                conflicts=result.conflicts,
+            )
+        commit = commit_all(worktree, f"mlrig: update template {state.current} -> {state.latest}")
+        # Without --force: a branch made meanwhile is reported, never overwritten.
+        run_git(top, "branch", branch, commit)
+    finally:
+        run_git(top, "worktree", "remove", "--force", str(worktree), check=False)
+        run_git(top, "worktree", "prune", check=False)
+        shutil.rmtree(scratch, ignore_errors=True)
+    return RepoStatus(
+        project,
+        "updated",
+        state.current,
+        state.latest,
+        f"committed {commit[:12]} on {branch} ({len(result.changes)} files); review and merge it",
+        state.template,
+        branch=branch,
+        commit=commit,
+    )
+
+
+def _toplevel(project: Path) -> Path:
+    top = run_git(project, "rev-parse", "--show-toplevel", check=False)
+    if not top:
+        raise InvalidInputError(
+            f"{project} is not in a git repository; fleet update commits on a new branch, "
+            "so run `git init && git add -A && git commit -m init` in it first"
+        )
+    if not run_git(project, "rev-parse", "--verify", "--quiet", "HEAD", check=False):
+        raise InvalidInputError(f"{project} has no commit yet; commit the project first")
+    return Path(top)

@@ -1,0 +1,440 @@
+"""``mlrig template test``: render every answer combination of a template and validate each.
+
+The combinations are enumerated with copier's own question handling (copier 9's
+``Worker`` and ``Question``; copier has no public API for questions): choice and
+yes/no questions are multiplied, a question whose ``when`` is false for a
+combination is not asked there and so not multiplied, free-form questions take
+their defaults. A combination that the template's validators reject (or that picks
+a disabled choice) is skipped, not failed. Each other combination is rendered
+with copier's ``run_copy`` into a temporary directory and checked with
+:func:`mlrig.validate.validate_tree`, the validators mlrig runs on its own template.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import random
+import re
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from mlrig.errors import EnvironmentProblem, InvalidInputError, MlrigError
+from mlrig.templates import (
+    TemplateSpec,
+    check_trust,
+    git_url,
+    inspect_template,
+    parse_template_spec,
+)
+from mlrig.validate import Finding, validate_tree
+
+if TYPE_CHECKING:
+    from copier._main import Worker
+
+__all__ = ["REPORT_SCHEMA", "Combination", "TemplateTestResult", "template_test"]
+
+#: Version of the JSON report's schema (see :meth:`TemplateTestResult.as_dict`).
+REPORT_SCHEMA = 1
+Status = Literal["pass", "fail", "skipped"]
+# The rendered project's folder: a template's default may derive the project name from it.
+_PROJECT_DIR = "project"
+
+
+@dataclass(frozen=True)
+class Combination:
+    """One answer combination and what became of it."""
+
+    #: Readable id: the multiplied values in question order, e.g. ``github-uv-sklearn-docker``.
+    id: str
+    #: The multiplied answers, as given to copier.
+    varied: Mapping[str, object]
+    #: Every answer the project was rendered with (defaults included; secrets left out).
+    answers: Mapping[str, object]
+    status: Status
+    #: The validators' findings; for a render error, one finding from ``copier``.
+    findings: tuple[Finding, ...] = ()
+    #: Why a skipped combination was skipped (the validator's message).
+    reason: str = ""
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-ready form of this combination (part of the stable report schema)."""
+        return {
+            "id": self.id,
+            "status": self.status,
+            "varied": dict(self.varied),
+            "answers": dict(self.answers),
+            "findings": [{"tool": f.tool, "message": f.message} for f in self.findings],
+            "reason": self.reason or None,
+        }
+
+
+@dataclass(frozen=True)
+class TemplateTestResult:
+    """The outcome of testing a template: one entry per combination, in enumeration order.
+
+    With a sample, the rendered combinations are the sample and the skipped ones
+    are all those the validators rejected (skipping costs no render).
+    """
+
+    template: str
+    ref: str | None
+    #: Combinations the enumeration produced, skipped ones included, before sampling.
+    enumerated: int
+    #: Sample size asked for, or ``None`` when every valid combination was rendered.
+    sample: int | None
+    #: Seed of the sample (reported so that a run can be repeated exactly).
+    seed: int
+    combinations: tuple[Combination, ...]
+    seconds: float
+
+    def count(self, status: Status) -> int:
+        """How many combinations ended with ``status``."""
+        return sum(1 for combo in self.combinations if combo.status == status)
+
+    @property
+    def ok(self) -> bool:
+        """Whether no rendered combination failed."""
+        return self.count("fail") == 0
+
+    def as_dict(self) -> dict[str, object]:
+        """The JSON report; ``schema`` is bumped on any incompatible change."""
+        return {
+            "schema": REPORT_SCHEMA,
+            "template": self.template,
+            "ref": self.ref,
+            "enumerated": self.enumerated,
+            "sample": None if self.sample is None else {"size": self.sample, "seed": self.seed},
+            "summary": {status: self.count(status) for status in ("pass", "fail", "skipped")},
+            "seconds": round(self.seconds, 3),
+            "combinations": [combo.as_dict() for combo in self.combinations],
+        }
+
+
+@dataclass(frozen=True)
+class _Planned:
+    id: str
+    varied: dict[str, Any]
+    answers: dict[str, Any]
+    user_text: tuple[str, ...]
+    reason: str
+
+
+def template_test(
+    src: str | Path,
+    *,
+    ref: str | None = None,
+    matrix: Path | None = None,
+    sample: int | None = None,
+    seed: int = 0,
+    trust: bool = False,
+    jobs: int = 1,
+) -> TemplateTestResult:
+    """Render each answer combination of the copier template ``src`` and validate it.
+
+    ``src`` is a template directory, git repository, bundle or git URL; ``ref`` a
+    version of a git template (by default copier's: the newest version tag).
+    ``matrix`` is a YAML file mapping question names to the list of values to
+    multiply, replacing the enumeration for those questions (free-form ones
+    included). ``sample`` renders a deterministic sample, drawn with ``seed``, of
+    that many valid combinations. ``trust`` lets a template run its tasks and
+    Jinja extensions.
+
+    Raises :class:`EnvironmentProblem` (the template cannot be reached, a
+    validator is missing) and :class:`InvalidInputError` (no ``copier.yml``, a bad
+    matrix file, a bad sample size, a template that needs ``trust``, no valid
+    combination at all). Nothing is written outside temporary directories.
+    """
+    from copier.errors import CopierError
+    from jinja2 import TemplateError
+
+    started = time.perf_counter()
+    if sample is not None and sample < 1:
+        raise InvalidInputError(f"--sample must be at least 1, not {sample}")
+    if jobs < 1:
+        raise InvalidInputError(f"--jobs must be at least 1, not {jobs}")
+    spec = parse_template_spec(str(src), ref=ref)
+    wanted = _load_matrix(matrix) if matrix is not None else {}
+    with (
+        tempfile.TemporaryDirectory(prefix="mlrig-template-test-") as tmp,
+        _worker(spec, Path(tmp) / "enumerate" / _PROJECT_DIR, trust) as worker,
+    ):
+        unknown = sorted(set(wanted) - set(worker.template.questions_data))
+        if unknown:
+            raise InvalidInputError(
+                f"matrix file {matrix} names unknown questions: {', '.join(unknown)}; "
+                f"the template asks: {', '.join(worker.template.questions_data) or 'nothing'}"
+            )
+        try:
+            plan = [_check(worker, varied) for varied in _enumerate(worker, wanted, matrix)]
+        except (CopierError, TemplateError) as exc:
+            raise MlrigError(
+                f"template {spec}: its questions fail to render: {' '.join(str(exc).split())}"
+            ) from None
+        if all(planned.reason for planned in plan):
+            raise InvalidInputError(
+                f"the template's validators reject all {len(plan)} answer combinations; "
+                "fix the template or the --matrix values"
+            )
+        valid = [index for index, planned in enumerate(plan) if not planned.reason]
+        chosen = valid
+        if sample is not None and sample < len(valid):
+            chosen = sorted(random.Random(seed).sample(valid, sample))
+        # Render from the worker's checkout, pinned to its commit, so that a git
+        # template is fetched once and every combination sees the same version.
+        render_src = str(worker.template.local_abspath)
+        render_ref = worker.template.commit_hash
+        results: dict[int, Combination] = {}
+        # Rendering runs here, in this thread; validations (external processes)
+        # run in `jobs` threads meanwhile.
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            pending: dict[int, Future[Combination]] = {}
+            for index in chosen:
+                out = Path(tmp) / f"combo-{index}" / _PROJECT_DIR
+                error = _render(plan[index], render_src, render_ref, out, trust)
+                if error is not None:
+                    results[index] = error
+                else:
+                    pending[index] = pool.submit(_validate, plan[index], out)
+            results.update((index, future.result()) for index, future in pending.items())
+    combinations = tuple(
+        results.get(index)
+        or Combination(
+            planned.id, planned.varied, planned.answers, "skipped", reason=planned.reason
+        )
+        for index, planned in enumerate(plan)
+        if index in results or planned.reason
+    )
+    return TemplateTestResult(
+        template=spec.url,
+        ref=spec.ref,
+        enumerated=len(plan),
+        sample=sample,
+        seed=seed,
+        combinations=combinations,
+        seconds=time.perf_counter() - started,
+    )
+
+
+@contextmanager
+def _worker(spec: TemplateSpec, dst: Path, trust: bool) -> Iterator[Worker]:
+    """A copier worker over the template, fetched once; errors become mlrig's."""
+    from copier._main import Worker
+    from plumbum import ProcessExecutionError
+
+    # Copier takes the ref HEAD to mean the working copy, uncommitted changes
+    # included; inspect_template knows only named refs, so it reads HEAD's commit.
+    head = spec.ref == "HEAD"
+    info = inspect_template(TemplateSpec(spec.url, _head_commit(spec.url)) if head else spec)
+    check_trust(spec, trusted=trust, info=info)
+    with Worker(
+        src_path=spec.url,
+        dst_path=dst,
+        vcs_ref="HEAD" if head else info.ref,
+        defaults=True,
+        quiet=True,
+        unsafe=trust,
+    ) as worker:
+        try:
+            worker.template.local_abspath  # noqa: B018 -- fetch now, to report a failure here
+        except ProcessExecutionError as exc:
+            detail = (str(exc.stderr).strip().splitlines() or ["no output"])[-1]
+            raise EnvironmentProblem(f"cannot fetch template {spec}: {detail}") from None
+        # The questionnaire runs once per combination and copier compiles each
+        # `when`, default and validator afresh every time: compile each text once.
+        env = worker.jinja_env
+        env.from_string = functools.lru_cache(maxsize=None)(env.from_string)  # type: ignore[method-assign,assignment]
+        yield worker
+
+
+def _head_commit(url: str) -> str:
+    """The commit HEAD of the git template ``url`` points at."""
+    proc = subprocess.run(
+        ["git", "ls-remote", "--", git_url(url), "HEAD"],
+        capture_output=True,
+        text=True,
+        check=False,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
+    )
+    commit = proc.stdout.split("\t", 1)[0].strip()
+    if proc.returncode != 0 or not commit:
+        detail = (proc.stderr.strip().splitlines() or ["it has no HEAD commit"])[-1]
+        raise EnvironmentProblem(f"cannot reach template {url} at HEAD: {detail}")
+    return commit
+
+
+def _load_matrix(path: Path) -> dict[str, list[Any]]:
+    """Read a matrix file: a mapping of question name to a non-empty list of values."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read matrix file {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        problem = " ".join(str(getattr(exc, "problem", None) or exc).split())
+        raise InvalidInputError(f"matrix file {path} is not valid YAML: {problem}") from None
+    if not isinstance(data, dict) or not data:
+        raise InvalidInputError(
+            f"matrix file {path} must map question names to lists of values, "
+            "e.g. `framework: [sklearn, none]`"
+        )
+    matrix: dict[str, list[Any]] = {}
+    for name, values in data.items():
+        if not isinstance(values, list) or not values:
+            raise InvalidInputError(
+                f"matrix file {path}: {name} must be a non-empty list of values, "
+                f"e.g. `{name}: [a, b]`"
+            )
+        matrix[str(name)] = values
+    return matrix
+
+
+def _question(worker: Worker, name: str, answers: Mapping[str, Any]) -> Any:
+    """Copier's question ``name``, rendered in the context of ``answers``."""
+    from copier._user_data import AnswersMap, Question
+
+    worker.answers = AnswersMap(init=dict(answers), metadata=worker.template.metadata)
+    return Question(
+        answers=worker.answers,
+        context=worker._render_context(),
+        jinja_env=worker.jinja_env,
+        settings=worker.settings,
+        var_name=name,
+        **worker.template.questions_data[name],
+    )
+
+
+def _enumerate(
+    worker: Worker, matrix: Mapping[str, list[Any]], matrix_file: Path | None
+) -> Iterator[dict[str, Any]]:
+    """Yield each combination of multiplied answers, walking the questions in order."""
+    from copier._types import MISSING
+
+    names = list(worker.template.questions_data)
+
+    def walk(
+        index: int, answers: dict[str, Any], varied: dict[str, Any]
+    ) -> Iterator[dict[str, Any]]:
+        if index == len(names):
+            yield varied
+            return
+        name = names[index]
+        question = _question(worker, name, answers)
+        values = _values(question, matrix.get(name), matrix_file) if question.get_when() else None
+        if values is None:
+            # Not multiplied: its default still feeds later questions' `when` and choices.
+            try:
+                default = question.get_default()
+            except ValueError:
+                default = MISSING  # a rejected default is reported by _check
+            if default is MISSING and question.get_when():
+                raise InvalidInputError(
+                    f"question {name} has no default; give its values in a --matrix file"
+                )
+            following = {**answers, name: default} if default is not MISSING else answers
+            yield from walk(index + 1, following, varied)
+            return
+        for value in values:
+            yield from walk(index + 1, {**answers, name: value}, {**varied, name: value})
+
+    yield from walk(0, {}, {})
+
+
+def _values(question: Any, given: list[Any] | None, matrix_file: Path | None) -> list[Any] | None:
+    """The values to multiply for an asked question, or ``None`` to take its default."""
+    choices = [] if question.multiselect else question._formatted_choices
+    allowed = [question.cast_answer(choice.value) for choice in choices]
+    if given is not None:
+        values = []
+        for value in given:
+            try:
+                cast, castable = question.cast_answer(value), True
+            except Exception:  # copier raises several types for an uncastable answer
+                cast, castable = None, False
+            # Copier reads any text as a yes/no answer; a matrix must say true or false.
+            if question.get_type_name() == "bool" and not isinstance(value, bool):
+                castable = False
+            if not castable or (allowed and cast not in allowed):
+                expected = f"one of {allowed}" if allowed else f"a {question.get_type_name()}"
+                raise InvalidInputError(
+                    f"matrix file {matrix_file}: {value!r} is not a valid value for "
+                    f"{question.var_name} ({expected})"
+                )
+            values.append(cast)
+        return values
+    if allowed:
+        return allowed
+    if question.get_type_name() == "bool":
+        return [True, False]
+    return None
+
+
+def _check(worker: Worker, varied: dict[str, Any]) -> _Planned:
+    """Run copier's own questionnaire (defaults mode) on one combination, without rendering."""
+    worker.data = dict(varied)
+    reason = ""
+    try:
+        worker._ask()
+    except ValueError as exc:
+        reason = " ".join(str(exc).split())
+    remembered = worker._answers_to_remember()
+    questions = worker.template.questions_data
+    answers = {name: remembered[name] for name in questions if name in remembered}
+    user_text = tuple(
+        value
+        for name, value in answers.items()
+        if isinstance(value, str) and not questions[name].get("choices")
+    )
+    return _Planned(_combination_id(varied), dict(varied), answers, user_text, reason)
+
+
+def _combination_id(varied: Mapping[str, Any]) -> str:
+    parts = []
+    for name, value in varied.items():
+        if isinstance(value, bool):
+            parts.append(name if value else f"no{name}")
+        else:
+            parts.append(re.sub(r"[^\w.+@-]+", "_", str(value)).strip("_") or "empty")
+    return "-".join(parts) or "defaults"
+
+
+def _render(
+    planned: _Planned, src: str, ref: str | None, out: Path, trust: bool
+) -> Combination | None:
+    """Render one combination into ``out``; a failed render is the combination's failure."""
+    from copier import run_copy
+    from copier.errors import CopierError
+    from jinja2 import TemplateError
+
+    try:
+        run_copy(
+            src,
+            out,
+            data=planned.varied,
+            vcs_ref=ref,
+            defaults=True,
+            quiet=True,
+            overwrite=True,
+            unsafe=trust,
+        )
+    except (CopierError, TemplateError, ValueError, OSError) as exc:
+        message = " ".join(f"{type(exc).__name__}: {exc}".split())
+        return Combination(
+            planned.id, planned.varied, planned.answers, "fail", (Finding("copier", message),)
+        )
+    return None
+
+
+def _validate(planned: _Planned, out: Path) -> Combination:
+    findings = tuple(validate_tree(out, answers=planned.user_text))
+    status: Status = "fail" if findings else "pass"
+    return Combination(planned.id, planned.varied, planned.answers, status, findings)
