@@ -14,13 +14,23 @@ import re
 import shutil
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from mlrig.errors import EnvironmentProblem
 
-__all__ = ["YAMLLINT_CONFIG", "Finding", "validate_pipelines", "validate_tree"]
+__all__ = [
+    "YAMLLINT_CONFIG",
+    "Check",
+    "Finding",
+    "collect_checks",
+    "new_findings",
+    "start_checks",
+    "validate_pipelines",
+    "validate_tree",
+]
 
 #: GitHub's ``on:`` key is a YAML 1.1 boolean, so truthy keys are allowed.
 YAMLLINT_CONFIG = (
@@ -37,6 +47,7 @@ _ZIZMOR_PREFIX = re.compile(r"^\S+:\d+: ")
 _ANSWERS_FILE = ".copier-answers.yml"
 _WORKFLOW = re.compile(r"\.github/workflows/[^/]+\.ya?ml")
 _GITLAB = ".gitlab-ci.yml"
+_POSITION = re.compile(r":\d+(?::\d+)?:")
 _SKIP_DIRS = {".git", ".venv", "node_modules", "__pycache__"}
 
 
@@ -52,7 +63,9 @@ class Finding:
 
 
 @dataclass(frozen=True)
-class _Check:
+class Check:
+    """One validator run: the tool's name, its argv, and a parser of (output, returncode)."""
+
     tool: str
     argv: list[str]
     parse: Callable[[str, int], list[str]]
@@ -74,6 +87,26 @@ def validate_tree(root: Path, *, answers: Iterable[str] = ()) -> list[Finding]:
     return findings
 
 
+def new_findings(before: Iterable[Finding], after: Iterable[Finding]) -> tuple[Finding, ...]:
+    """Findings in ``after`` that ``before`` lacks, ignoring line and column numbers.
+
+    For a file that was there before a change (a merge, an update): the findings it
+    already had are its own; inserted lines shift them, so positions are ignored.
+    """
+    old = Counter(_finding_key(f) for f in before)
+    new: list[Finding] = []
+    for finding in after:
+        if old[_finding_key(finding)] > 0:
+            old[_finding_key(finding)] -= 1
+        else:
+            new.append(finding)
+    return tuple(new)
+
+
+def _finding_key(finding: Finding) -> tuple[str, str]:
+    return finding.tool, _POSITION.sub(":", finding.message)
+
+
 def validate_pipelines(root: Path, *, only: Iterable[str] | None = None) -> list[Finding]:
     """Check the CI pipeline files under ``root`` after a merge, quickly.
 
@@ -92,7 +125,9 @@ def validate_pipelines(root: Path, *, only: Iterable[str] | None = None) -> list
     )
     # actionlint runs in its own process while the YAML and schemas are checked here.
     workflows = [name for name in pipelines if name != _GITLAB]
-    running = _start(root, [c for c in _checks(workflows) if c.tool == "actionlint"], require=False)
+    running = start_checks(
+        root, [c for c in _checks(workflows) if c.tool == "actionlint"], require=False
+    )
     findings: list[Finding] = []
     for name in pipelines:
         try:
@@ -104,7 +139,7 @@ def validate_pipelines(root: Path, *, only: Iterable[str] | None = None) -> list
         findings.extend(
             Finding(f"schema:vendor.{schema}", m) for m in _schema_errors(name, data, schema)
         )
-    return findings + _collect(running)
+    return findings + collect_checks(running)
 
 
 def _load_yaml(path: Path) -> object:
@@ -143,14 +178,19 @@ def _schema_errors(name: str, data: object, schema_name: str) -> list[str]:
     return [] if error is None else [f"{name}: {error.json_path}: {error.message}"]
 
 
-def _run(root: Path, checks: list[_Check], *, require: bool) -> list[Finding]:
+def _run(root: Path, checks: list[Check], *, require: bool) -> list[Finding]:
     """Run ``checks`` in parallel in ``root``; a missing tool raises, or is skipped."""
-    return _collect(_start(root, checks, require=require))
+    return collect_checks(start_checks(root, checks, require=require))
 
 
-def _start(
-    root: Path, checks: list[_Check], *, require: bool
-) -> list[tuple[_Check, subprocess.Popen[str]]]:
+def start_checks(
+    root: Path, checks: list[Check], *, require: bool
+) -> list[tuple[Check, subprocess.Popen[str]]]:
+    """Start every check in ``root`` at once; wait for them with :func:`collect_checks`.
+
+    A tool missing from PATH raises :class:`EnvironmentProblem` when ``require``,
+    and is otherwise skipped.
+    """
     env = dict(os.environ)
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     env["NO_COLOR"] = "1"
@@ -179,7 +219,8 @@ def _start(
     return running
 
 
-def _collect(running: list[tuple[_Check, subprocess.Popen[str]]]) -> list[Finding]:
+def collect_checks(running: list[tuple[Check, subprocess.Popen[str]]]) -> list[Finding]:
+    """Wait for the started checks; return their findings, in the order they were started."""
     findings: list[Finding] = []
     for check, proc in running:
         output, _ = proc.communicate()
@@ -196,7 +237,7 @@ def _files(root: Path) -> list[str]:
     return found
 
 
-def _checks(files: Sequence[str]) -> list[_Check]:
+def _checks(files: Sequence[str]) -> list[Check]:
     workflows = [f for f in files if _WORKFLOW.fullmatch(f)]
     dependabot = [f for f in files if re.fullmatch(r"\.github/dependabot\.ya?ml", f)]
     gitlab = [f for f in files if f == _GITLAB]
@@ -204,12 +245,12 @@ def _checks(files: Sequence[str]) -> list[_Check]:
     yaml_files = [f for f in files if f.endswith((".yml", ".yaml"))]
     python = [f for f in files if f.endswith(".py")]
     shell = [f for f in files if f.endswith(".sh")]
-    checks: list[_Check] = []
+    checks: list[Check] = []
 
     def schema(name: str, targets: list[str], *extra: str) -> None:
         if targets:
             argv = ["check-jsonschema", "--builtin-schema", name, *extra, "-o", "json", *targets]
-            checks.append(_Check(f"schema:{name}", argv, _parse_jsonschema))
+            checks.append(Check(f"schema:{name}", argv, _parse_jsonschema))
 
     schema("vendor.github-workflows", workflows)
     schema("custom.github-workflows-require-timeout", workflows)
@@ -220,7 +261,7 @@ def _checks(files: Sequence[str]) -> list[_Check]:
         config = [f for f in files if re.fullmatch(r"\.github/actionlint\.ya?ml", f)]
         config_args = ["-config-file", config[0]] if config else []
         actionlint = ["actionlint", "-no-color", "-oneline", *config_args, *workflows]
-        checks.append(_Check("actionlint", actionlint, _lines))
+        checks.append(Check("actionlint", actionlint, _lines))
         zizmor = [
             "zizmor",
             "--offline",
@@ -231,19 +272,19 @@ def _checks(files: Sequence[str]) -> list[_Check]:
             "--format=github",
             ".",
         ]
-        checks.append(_Check("zizmor", zizmor, _parse_zizmor))
+        checks.append(Check("zizmor", zizmor, _parse_zizmor))
     if dockerfiles:
-        checks.append(_Check("hadolint", ["hadolint", "--no-color", *dockerfiles], _lines))
+        checks.append(Check("hadolint", ["hadolint", "--no-color", *dockerfiles], _lines))
     if yaml_files:
         argv = ["yamllint", "-f", "parsable", "-d", YAMLLINT_CONFIG, *yaml_files]
-        checks.append(_Check("yamllint", argv, _lines))
+        checks.append(Check("yamllint", argv, _lines))
     if shell:
-        checks.append(_Check("shellcheck", ["shellcheck", "-f", "gcc", *shell], _lines))
+        checks.append(Check("shellcheck", ["shellcheck", "-f", "gcc", *shell], _lines))
     if python:
         ruff = ["ruff", "check", "--no-cache", "--quiet", "--output-format", "concise", *python]
-        checks.append(_Check("ruff", ruff, _lines))
+        checks.append(Check("ruff", ruff, _lines))
         fmt = ["ruff", "format", "--check", "--no-cache", "--output-format", "concise", *python]
-        checks.append(_Check("ruff-format", fmt, _parse_ruff_format))
+        checks.append(Check("ruff-format", fmt, _parse_ruff_format))
     return checks
 
 

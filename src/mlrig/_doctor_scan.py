@@ -1,0 +1,366 @@
+"""Cheap scans of a repository's files for ``mlrig doctor``.
+
+Every scan works from git's own file lists (tracked files, and untracked files
+that are not ignored), so gitignored folders such as ``.venv`` or a data cache are
+never entered. Sizes come from one ``lstat`` per file; only files over the size
+limit are confirmed against the blob git stores (a Git LFS pointer is small).
+Secrets are searched by ``git grep`` (threaded, in C, binary files skipped) for
+candidate lines, which are then matched exactly here.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlrig._git import find_git
+
+__all__ = [
+    "Dependencies",
+    "FoundTests",
+    "LargeFile",
+    "RepoFiles",
+    "Secret",
+    "dependencies",
+    "large_files",
+    "list_files",
+    "notebooks",
+    "secrets",
+    "sizes",
+    "start_secret_scan",
+    "test_suite",
+]
+
+#: Text files bigger than this are not searched for secrets.
+SECRET_SCAN_MAX_BYTES = 1024 * 1024
+# Binary formats, and lock files (full of hashes), are not searched for secrets.
+_SKIP_FILE = re.compile(
+    r"\.(?:png|jpe?g|gif|bmp|ico|webp|pdf|zip|gz|tgz|bz2|xz|zst|7z|tar|whl|so|dll|dylib|exe|bin"
+    r"|pt|pth|ckpt|onnx|h5|hdf5|pkl|pickle|joblib|npy|npz|parquet|feather|arrow|avro|orc|db"
+    r"|sqlite|mp3|mp4|wav|woff2?|ttf|safetensors|tflite|pb|lock)$",
+    re.IGNORECASE,
+)
+_SECRET_PATTERNS: tuple[tuple[str, re.Pattern[bytes]], ...] = (
+    (
+        "private key",
+        re.compile(rb"-----BEGIN (?:RSA |EC |DSA |OPENSSH |PGP |ENCRYPTED )?PRIVATE KEY"),
+    ),
+    ("AWS access key", re.compile(rb"\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b")),
+    ("GitHub token", re.compile(rb"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_\w{60,})")),
+    ("GitLab token", re.compile(rb"\bglpat-[A-Za-z0-9_-]{20,}")),
+    ("Slack token", re.compile(rb"\bxox[abposr]-[A-Za-z0-9-]{10,}")),
+    (
+        "hard-coded password or key",
+        re.compile(
+            rb"(?i)(?:password|passwd|secret|api[_-]?key|access[_-]?key|auth[_-]?token"
+            rb"|token)[\w.-]*[\"']?[ \t]*[:=][ \t]*[\"']([^\"'\s\0]{8,200})[\"']"
+        ),
+    ),
+)
+# git grep's cheap first pass (case-insensitive): lines with any of these may hold one.
+_SECRET_HINT = (
+    r"akia|asia|abia|acca|private key|gh[pousr]_|github_pat_|glpat-|xox[abposr]-|passw|secret"
+    r"|api.?key|access.?key|token"
+)
+# A value that is a placeholder, a template or a reference, not a credential.
+_PLACEHOLDER = re.compile(
+    rb"(?i)example|change.?me|placeholder|dummy|sample|your|redacted|xxxx|\*\*\*|\$\{|\{\{|%\(|<|"
+    rb"^(?:password|secret|token)"
+)
+_HAS_DIGIT = re.compile(rb"\d")
+_HAS_LETTER = re.compile(rb"[A-Za-z]")
+_TEST_FILE = re.compile(r"(?:^|/)(?:test_[^/]*|[^/]*_test)\.py")
+_TEST_FUNCTION = re.compile(rb"^[ \t]*(?:async[ \t]+)?def[ \t]+test\w*[ \t]*\(", re.MULTILINE)
+_NOTEBOOK_RUNNERS = re.compile(
+    r"nbmake|nbval|testbook|papermill|nbclient|jupyter\s+(?:execute|nbconvert\b[^\n]*--execute)"
+)
+_LOCK_FILES = frozenset(
+    {"uv.lock", "poetry.lock", "pdm.lock", "Pipfile.lock", "pixi.lock", "requirements.lock"}
+    | {"conda-lock.yml"}
+)
+_DECLARING = frozenset(["setup.py", "setup.cfg", "environment.yml", "Pipfile"])
+_REQUIREMENTS = re.compile(r"(?:.*/)?requirements(?:[^/]*\.txt|/[^/]+\.txt)")
+_PEP621_DEPS = re.compile(r"^dependencies\s*=\s*\[\s*[\"']", re.MULTILINE)
+_POETRY_DEPS = re.compile(
+    r"^\[tool\.poetry(?:\.group\.main)?\.dependencies\]\s*\n(?:\s*(?:#[^\n]*)?\n)*"
+    r"(?:python\s*=[^\n]*\n(?:\s*(?:#[^\n]*)?\n)*)?[A-Za-z]",
+    re.MULTILINE,
+)
+_PINNED = re.compile(r"===?\s*[\w.!+-]+\s*(?:;|$)|\s@\s|^(?:\.{0,2}/|file:|https?:|git\+)")
+
+
+@dataclass(frozen=True)
+class RepoFiles:
+    """The files git would commit: tracked (with their blob ids) and untracked, not ignored."""
+
+    root: Path
+    tracked: dict[str, str]
+    untracked: tuple[str, ...]
+
+    @property
+    def all(self) -> tuple[str, ...]:
+        """Tracked and untracked paths, relative to ``root``, sorted."""
+        return tuple(sorted([*self.tracked, *self.untracked]))
+
+
+@dataclass(frozen=True)
+class LargeFile:
+    """A file over the size limit; ``tracked`` is False for an untracked, unignored file."""
+
+    path: str
+    size: int
+    tracked: bool
+
+
+@dataclass(frozen=True)
+class Secret:
+    """Where something that looks like a credential is; the value itself is never kept."""
+
+    path: str
+    line: int
+    kind: str
+
+
+@dataclass(frozen=True)
+class FoundTests:
+    """Test files (``test_*.py``, ``*_test.py``) and the ``test*`` functions in them."""
+
+    files: tuple[str, ...]
+    functions: int
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    """How the dependencies are pinned.
+
+    ``status`` is ``locked`` (a lock file), ``pinned`` (requirement files that pin
+    every package with ``==``), ``unpinned`` (declared with ranges and no lock file)
+    or ``none`` (declared nowhere). ``files`` are the lock or requirement files
+    found; ``loose`` names some unpinned requirements.
+    """
+
+    status: str
+    files: tuple[str, ...]
+    loose: tuple[str, ...]
+
+
+def list_files(root: Path) -> RepoFiles:
+    """Ask git for the files under ``root``; it never enters ignored folders."""
+    git = find_git()
+    # Both listings run at once; -z keeps unusual names unquoted.
+    staged = _popen([git, "ls-files", "--stage", "-z"], root)
+    others = _popen([git, "ls-files", "--others", "--exclude-standard", "-z"], root)
+    tracked: dict[str, str] = {}
+    for entry in _finish(staged).split("\0"):
+        meta, _, path = entry.partition("\t")
+        fields = meta.split()
+        # Submodules (160000) and symlinks (120000) are not files of this repository.
+        if path and fields and fields[0] not in {"160000", "120000"}:
+            tracked[path] = fields[1]
+    untracked = tuple(p for p in _finish(others).split("\0") if p)
+    return RepoFiles(root, tracked, untracked)
+
+
+def _popen(argv: list[str], cwd: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        argv,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        encoding="utf-8",
+        errors="surrogateescape",
+    )
+
+
+def _finish(proc: subprocess.Popen[str]) -> str:
+    output, _ = proc.communicate()
+    return output
+
+
+def sizes(files: RepoFiles) -> dict[str, int]:
+    """Size on disk of each regular file (missing or special files are left out).
+
+    One ``lstat`` per file is cheaper than asking git for blob sizes, which reads
+    every object's header.
+    """
+    found: dict[str, int] = {}
+    root = str(files.root)
+    for path in files.all:
+        try:
+            info = os.lstat(os.path.join(root, path))
+        except OSError:
+            continue
+        if (info.st_mode & 0o170000) == 0o100000:
+            found[path] = info.st_size
+    return found
+
+
+def large_files(files: RepoFiles, size_of: dict[str, int], limit: int) -> list[LargeFile]:
+    """Files bigger than ``limit`` bytes, biggest first; tracked ones as git stores them."""
+    big = [p for p, size in size_of.items() if size > limit]
+    tracked = [p for p in big if p in files.tracked]
+    stored = _blob_sizes(files.root, [files.tracked[p] for p in tracked])
+    found = [
+        LargeFile(p, stored.get(files.tracked[p], size_of[p]), True)
+        for p in tracked
+        if stored.get(files.tracked[p], size_of[p]) > limit
+    ]
+    found += [LargeFile(p, size_of[p], False) for p in big if p not in files.tracked]
+    return sorted(found, key=lambda f: (-f.size, f.path))
+
+
+def _blob_sizes(root: Path, blobs: Sequence[str]) -> dict[str, int]:
+    if not blobs:
+        return {}
+    proc = subprocess.run(
+        [find_git(), "cat-file", "--batch-check"],
+        cwd=root,
+        input="".join(f"{blob}\n" for blob in blobs),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    found: dict[str, int] = {}
+    for line in proc.stdout.splitlines():
+        fields = line.split()
+        if len(fields) == 3 and fields[1] == "blob":
+            found[fields[0]] = int(fields[2])
+    return found
+
+
+def start_secret_scan(root: Path, size_of: dict[str, int]) -> subprocess.Popen[bytes]:
+    """Start ``git grep`` for lines that may hold a credential; see :func:`secrets`.
+
+    git greps tracked and untracked, unignored text files (binary ones skipped)
+    in parallel, in C; files over :data:`SECRET_SCAN_MAX_BYTES` are left out.
+    """
+    too_big = [f":(exclude,literal){p}" for p, s in size_of.items() if s > SECRET_SCAN_MAX_BYTES]
+    argv = [
+        find_git(),
+        # A user's grep settings must not change the output format.
+        *("-c", "grep.column=false", "-c", "grep.fullName=false"),
+        *("grep", "-I", "-n", "-z", "-i", "-E", "--untracked", "--no-color"),
+        *("-e", _SECRET_HINT, "--", ".", *too_big),
+    ]
+    return subprocess.Popen(
+        argv, cwd=root, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    )
+
+
+def secrets(scan: subprocess.Popen[bytes]) -> list[Secret]:
+    """Lines that look like committed credentials, at most one hit per line.
+
+    ``scan`` comes from :func:`start_secret_scan`; its candidate lines are checked
+    against the exact patterns here, and placeholders are not reported.
+    """
+    output, _ = scan.communicate()
+    hits: dict[tuple[str, int], str] = {}
+    # Each pattern runs once over git grep's whole output (records `path NUL line NUL text`).
+    for kind, pattern in _SECRET_PATTERNS:
+        for match in pattern.finditer(output):
+            if _is_placeholder(kind, match):
+                continue
+            start = output.rfind(b"\n", 0, match.start()) + 1
+            path, _, rest = output[start : match.start()].partition(b"\0")
+            number, separator, _ = rest.partition(b"\0")
+            name = path.decode("utf-8", "surrogateescape")
+            # A match in the path or line number is not in the file's text.
+            if separator and number.isdigit() and not _SKIP_FILE.search(name):
+                hits.setdefault((name, int(number)), kind)
+    return [Secret(path, line, kind) for (path, line), kind in sorted(hits.items())]
+
+
+def _is_placeholder(kind: str, match: re.Match[bytes]) -> bool:
+    if kind == "AWS access key":
+        return match.group(0).endswith(b"EXAMPLE")
+    if kind != "hard-coded password or key":
+        return False
+    value = match.group(1)
+    return (
+        _PLACEHOLDER.search(value) is not None
+        or not _HAS_DIGIT.search(value)
+        or not _HAS_LETTER.search(value)
+        or len(set(value)) < 5
+    )
+
+
+def test_suite(root: Path, paths: Iterable[str]) -> FoundTests:
+    """The test files among ``paths`` and how many test functions they define."""
+    files = tuple(p for p in paths if _TEST_FILE.search(p))
+    count = 0
+    for path in files:
+        try:
+            count += len(_TEST_FUNCTION.findall((root / path).read_bytes()))
+        except OSError:
+            continue
+    return FoundTests(files, count)
+
+
+def notebooks(
+    root: Path, paths: Iterable[str], runner_texts: Iterable[str]
+) -> tuple[tuple[str, ...], bool]:
+    """The notebooks among ``paths``, and whether anything executes them in tests.
+
+    ``runner_texts`` are the files that would mention a notebook runner (nbmake,
+    nbval, testbook, papermill, ...): tests, CI, Makefile, project configuration.
+    """
+    found = tuple(p for p in paths if p.endswith(".ipynb") and ".ipynb_checkpoints/" not in f"/{p}")
+    if not found:
+        return found, False
+    for path in runner_texts:
+        try:
+            text = (root / path).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        if _NOTEBOOK_RUNNERS.search(text):
+            return found, True
+    return found, False
+
+
+def dependencies(root: Path, paths: Sequence[str]) -> Dependencies:
+    """How the project pins its dependencies (see :class:`Dependencies`)."""
+    # Path handling here is plain string work: it runs over every file of the repository.
+    names = [(p, p.rpartition("/")[2]) for p in paths]
+    locks = tuple(p for p, name in names if name in _LOCK_FILES)
+    if locks:
+        return Dependencies("locked", locks, ())
+    requirements = tuple(p for p in paths if "requirements" in p and _REQUIREMENTS.fullmatch(p))
+    loose: list[str] = []
+    for path in requirements:
+        loose.extend(f"{path}: {req}" for req in _loose_requirements(root / path))
+    declared = [p for p, name in names if name in _DECLARING]
+    for path in (p for p, name in names if name == "pyproject.toml"):
+        text = _text(root / path)
+        if _PEP621_DEPS.search(text) or _POETRY_DEPS.search(text):
+            declared.append(path)
+    if requirements and not loose and not declared:
+        return Dependencies("pinned", requirements, ())
+    if requirements or declared:
+        return Dependencies("unpinned", tuple(requirements) + tuple(declared), tuple(loose))
+    return Dependencies("none", (), ())
+
+
+def _loose_requirements(path: Path) -> list[str]:
+    text = _text(path).replace("\\\n", " ")
+    loose = []
+    for raw in text.splitlines():
+        line = raw.split(" #", 1)[0].strip()
+        if not line or line.startswith(("#", "-")):
+            continue
+        requirement = line.split(" --hash", 1)[0].strip()
+        if not _PINNED.search(requirement):
+            loose.append(requirement)
+    return loose
+
+
+def _text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""

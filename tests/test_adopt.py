@@ -1,0 +1,632 @@
+"""`mlrig adopt` and `mlrig add` on realistic repositories: merges, bad input, updates."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from mlrig import new
+from mlrig.commands.adopt import adopt
+from mlrig.templates import builtin_bundle
+from mlrig.validate import validate_pipelines
+from tests.conftest import make_answers, run_cli
+from tests.gallery import GALLERY, make_github_matrix, make_gitlab_include, make_no_ci
+from tests.templaterepo import commit_project, git, status
+
+GITLAB_CI_LOCAL = Path(__file__).resolve().parents[1] / "node_modules" / ".bin" / "gitlab-ci-local"
+
+
+def snapshot(root: Path) -> dict[str, tuple[str, bytes | str]]:
+    """Every path under ``root`` but .git: its kind and content (or link target)."""
+    found: dict[str, tuple[str, bytes | str]] = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if d != ".git"]
+        for name in [*dirnames, *filenames]:
+            path = Path(dirpath, name)
+            rel = path.relative_to(root).as_posix()
+            if path.is_symlink():
+                found[rel] = ("link", os.readlink(path))
+            elif path.is_dir():
+                found[rel] = ("dir", "")
+            else:
+                found[rel] = (oct(path.stat().st_mode), path.read_bytes())
+    return found
+
+
+def only_insertions(before: str, after: str) -> list[str]:
+    """The lines ``after`` adds to ``before``; fails when any line of ``before`` changed."""
+    old, new_lines = before.splitlines(keepends=True), after.splitlines(keepends=True)
+    inserted: list[str] = []
+    matcher = difflib.SequenceMatcher(None, old, new_lines, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        assert tag in ("equal", "insert"), (
+            f"user lines changed: {old[i1:i2]!r} -> {new_lines[j1:j2]!r}"
+        )
+        if tag == "insert":
+            inserted.extend(new_lines[j1:j2])
+    return inserted
+
+
+def zizmor(root: Path) -> list[str]:
+    """zizmor's pedantic findings for the workflows under ``root``, without positions."""
+    proc = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "zizmor"),
+            *("--offline", "--no-progress", "--persona=pedantic", "--format=github"),
+            ".github/workflows",
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode in (0, *range(10, 15)), proc.stderr
+    return sorted(
+        re.sub(r"line=\d+|:\d+:", "", line) for line in proc.stdout.splitlines() if "::" in line
+    )
+
+
+def make_gitlab_local(root: Path) -> Path:
+    """gitlab_include without its remote project include, so gitlab-ci-local runs offline."""
+    repo = make_gitlab_include(root)
+    path = repo / ".gitlab-ci.yml"
+    text = path.read_text()
+    remote = (
+        "  - project: platform/ci-templates\n    ref: v3.2.0\n    file: /templates/python.yml\n"
+    )
+    assert remote in text
+    path.write_text(text.replace(remote, ""))
+    commit_project(repo, "drop the remote include")
+    return repo
+
+
+@pytest.mark.slow
+def test_adopt_github_repo_adds_jobs_and_keeps_every_user_byte(tmp_path: Path) -> None:
+    repo = make_github_matrix(tmp_path)
+    before = snapshot(repo)
+    workflow = (repo / ".github/workflows/ci.yml").read_text()
+    zizmor_before = zizmor(repo)
+
+    result = adopt(repo)
+
+    merged = next(f for f in result.files if f.path == ".github/workflows/ci.yml")
+    assert merged.action == "merge"
+    assert merged.kept_jobs == ("lint", "test")
+    assert {"train", "docker"} <= set(merged.added_jobs)
+    inserted = only_insertions(workflow, (repo / ".github/workflows/ci.yml").read_text())
+    assert inserted[0] == "\n"
+    assert "  train:\n" in inserted
+    # The user's other files are left alone, byte for byte; missing ones are written.
+    after = snapshot(repo)
+    for name in ("README.md", "pyproject.toml", "Makefile", "tests/test_data.py", ".gitignore"):
+        assert after[name] == before[name], name
+    assert {f.path for f in result.by_action("keep")} >= {"README.md", "pyproject.toml"}
+    assert (repo / "Dockerfile").is_file()
+    assert (repo / ".github/workflows/template-sync.yml").is_file()
+    answers = (repo / ".copier-answers.yml").read_text()
+    assert f"_src_path: {builtin_bundle()}" in answers
+    assert re.search(r"^_commit: v\d+\.\d+\.\d+$", answers, re.MULTILINE)
+    assert "project_name: churn-model" in answers
+    assert "python_version: '3.11'" in answers
+    # The repo's own commands become the pipeline's (answers), with their sources.
+    assert result.answers.test_command == "make test"
+    assert result.inference is not None
+    assert result.inference.answers["test_command"].source == "Makefile:9"
+    assert "package_manager: pip" in answers
+    # The merged pipelines validate, apart from what the user's own jobs had before;
+    # mlrig's jobs bring no zizmor finding of their own.
+    assert result.findings == ()
+    assert validate_pipelines(repo, only=[".github/workflows/monitor.yml"]) == []
+    assert zizmor_before, "zizmor must see the user's unpinned actions, or it checks nothing"
+    new_findings = set(zizmor(repo)) - set(zizmor_before)
+    assert new_findings == set()
+
+
+@pytest.mark.slow
+def test_adopt_gitlab_repo_merges_jobs_and_stages_and_gitlab_ci_local_accepts_it(
+    tmp_path: Path,
+) -> None:
+    repo = make_gitlab_local(tmp_path)
+    original = (repo / ".gitlab-ci.yml").read_text()
+    dockerfile = (repo / "Dockerfile").read_bytes()
+
+    result = adopt(repo)
+
+    merged = (repo / ".gitlab-ci.yml").read_text()
+    inserted = only_insertions(original, merged)
+    assert inserted[:3] == ["  - build\n", "  - monitor\n", "  - sync\n"]
+    action = next(f for f in result.files if f.path == ".gitlab-ci.yml")
+    assert action.kept_jobs == ("lint",)
+    assert "train" in action.added_jobs
+    assert any("`.mlrig-python`" in note for note in action.notes)
+    assert (repo / "Dockerfile").read_bytes() == dockerfile
+    assert result.findings == ()
+    proc = subprocess.run(
+        [str(GITLAB_CI_LOCAL), "--list-json"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for job in (
+        "lint",
+        "unit-tests",
+        "nightly-train",
+        "build-image",
+        "test",
+        "train",
+        "docker-build",
+    ):
+        assert f'"name":"{job}"' in proc.stdout.replace(" ", ""), job
+    shutil.rmtree(repo / ".gitlab-ci-local", ignore_errors=True)
+
+
+def test_adopt_repo_without_ci_writes_valid_pipelines(tmp_path: Path) -> None:
+    repo = make_no_ci(tmp_path)
+    pyproject = (repo / "pyproject.toml").read_bytes()
+
+    result = adopt(repo)
+
+    assert (repo / "pyproject.toml").read_bytes() == pyproject
+    written = {f.path for f in result.by_action("write")}
+    assert {".github/workflows/ci.yml", ".copier-answers.yml", "Dockerfile"} <= written
+    assert result.by_action("merge") == ()
+    assert validate_pipelines(repo) == []
+    assert zizmor(repo) == []
+    # Nothing but new files: the user's tracked files are untouched.
+    assert all(line.startswith("??") for line in status(repo))
+
+
+@pytest.mark.parametrize("name", sorted(GALLERY))
+def test_adopt_preview_changes_nothing_for_any_gallery_repo(tmp_path: Path, name: str) -> None:
+    repo = GALLERY[name](tmp_path)
+    before = snapshot(repo)
+
+    result = run_cli("adopt", str(repo), "--preview")
+
+    assert result.exit_code == 0, result.output
+    assert "Preview only: nothing was changed." in result.output
+    assert "Answers (value, from):" in result.output
+    assert snapshot(repo) == before
+    assert status(repo) == []
+
+
+def test_preview_names_the_jobs_added_and_kept(tmp_path: Path) -> None:
+    repo = make_github_matrix(tmp_path)
+
+    result = run_cli("adopt", str(repo), "--preview")
+
+    line = next(x for x in result.output.splitlines() if ".github/workflows/ci.yml" in x)
+    assert line.split()[0] == "merge"
+    assert "your jobs kept: lint, test" in line
+    assert "train" in line
+    assert re.search(r"test_command +make test +Makefile:9\n", result.output)
+    assert "poetry" not in result.output
+
+
+def test_data_overrides_win_and_are_shown(tmp_path: Path) -> None:
+    repo = make_no_ci(tmp_path)
+
+    result = run_cli("adopt", str(repo), "-d", "framework=pytorch", "-d", "ci_provider=gitlab")
+
+    assert result.exit_code == 0, result.output
+    assert re.search(r"framework\s+pytorch\s+-d", result.output)
+    answers = (repo / ".copier-answers.yml").read_text()
+    assert "framework: pytorch" in answers
+    assert (repo / ".gitlab-ci.yml").is_file()
+    assert not (repo / ".github").exists()
+
+
+def _not_git(repo: Path) -> str:
+    shutil.rmtree(repo / ".git")
+    return "is not in a git repository"
+
+
+def _subfolder(repo: Path) -> str:
+    # The repo's own `src/` stands in for DEST: the test then adopts `repo / "src"`.
+    return "is inside the git repository"
+
+
+def _dirty(repo: Path) -> str:
+    (repo / "README.md").write_text("edited\n")
+    return "has uncommitted changes"
+
+
+def _conflicting_branches(repo: Path) -> None:
+    git(repo, "checkout", "--quiet", "-b", "other")
+    (repo / "README.md").write_text("theirs\n")
+    commit_project(repo, "theirs")
+    git(repo, "checkout", "--quiet", "main")
+    (repo / "README.md").write_text("ours\n")
+    commit_project(repo, "ours")
+
+
+def _mid_merge(repo: Path) -> str:
+    _conflicting_branches(repo)
+    subprocess.run(["git", "merge", "other"], cwd=repo, capture_output=True, check=False)
+    return "in the middle of a merge"
+
+
+def _mid_rebase(repo: Path) -> str:
+    _conflicting_branches(repo)
+    subprocess.run(["git", "rebase", "other"], cwd=repo, capture_output=True, check=False)
+    return "in the middle of a rebase"
+
+
+def _workflow(content: bytes) -> Callable[[Path], str]:
+    def corrupt(repo: Path) -> str:
+        (repo / ".github/workflows/ci.yml").write_bytes(content)
+        commit_project(repo, "corrupt")
+        return ""
+
+    return corrupt
+
+
+def _huge(repo: Path) -> str:
+    with (repo / ".github/workflows/ci.yml").open("ab") as handle:
+        handle.write(b"#" * (5 * 1024 * 1024))
+    commit_project(repo, "huge")
+    return ".github/workflows/ci.yml is 5.0 MB, too large"
+
+
+def _symlink_out(repo: Path) -> str:
+    outside = repo.parent / "outside"
+    shutil.copytree(repo / ".github/workflows", outside)
+    shutil.rmtree(repo / ".github/workflows")
+    (repo / ".github/workflows").symlink_to(outside)
+    commit_project(repo, "symlink")
+    return f".github/workflows is a symlink to {outside}, outside the repository"
+
+
+def _read_only(repo: Path) -> str:
+    (repo / ".github/workflows/ci.yml").chmod(0o444)
+    return "the file .github/workflows/ci.yml is read-only"
+
+
+def _linked(repo: Path) -> str:
+    (repo / ".copier-answers.yml").write_text("_src_path: x\n_commit: v1\n")
+    commit_project(repo, "answers")
+    return "already has .copier-answers.yml"
+
+
+@pytest.mark.parametrize(
+    ("break_it", "code", "message"),
+    [
+        (_not_git, 2, None),
+        (_subfolder, 2, None),
+        (_dirty, 3, None),
+        (_mid_merge, 3, None),
+        (_mid_rebase, 3, None),
+        (
+            _workflow(b"on: push\njobs:\n  a: [1\n  b: 2\n"),
+            2,
+            ".github/workflows/ci.yml:4: not valid YAML",
+        ),
+        (
+            _workflow(b"on: push\njobs:\n  a:\n    x: 1\n  a:\n    x: 2\n"),
+            2,
+            '.github/workflows/ci.yml:5: not valid YAML (found duplicate key "a"',
+        ),
+        (_workflow(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"), 2, ".github/workflows/ci.yml is binary"),
+        (_huge, 2, None),
+        (_symlink_out, 2, None),
+        (_read_only, 3, None),
+        (_linked, 2, None),
+    ],
+    ids=[
+        "not-git",
+        "subfolder",
+        "dirty",
+        "mid-merge",
+        "mid-rebase",
+        "yaml-syntax",
+        "duplicate-key",
+        "binary",
+        "huge",
+        "symlink-outside",
+        "read-only",
+        "already-linked",
+    ],
+)
+def test_bad_input_is_one_line_with_its_exit_code_and_changes_nothing(
+    tmp_path: Path, break_it: Callable[[Path], str], code: int, message: str | None
+) -> None:
+    repo = make_github_matrix(tmp_path)
+    expected = break_it(repo) or message
+    assert expected
+    before = snapshot(repo)
+    outside = snapshot(tmp_path / "outside") if (tmp_path / "outside").exists() else None
+    git_status = status(repo) if (repo / ".git").exists() else None
+
+    result = run_cli("adopt", str(repo / "src" if break_it is _subfolder else repo))
+
+    assert result.exit_code == code, result.output
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith("mlrig: error: ")
+    assert expected in result.stderr
+    assert snapshot(repo) == before
+    if git_status is not None:
+        assert status(repo) == git_status
+    if outside is not None:
+        assert snapshot(tmp_path / "outside") == outside
+
+
+def test_invalid_override_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    repo = make_no_ci(tmp_path)
+    before = snapshot(repo)
+
+    result = run_cli("adopt", str(repo), "-d", "framework=jax")
+
+    assert result.exit_code == 2
+    assert "framework: 'jax' is not one of" in result.stderr
+    assert snapshot(repo) == before
+
+
+@pytest.mark.slow
+def test_add_docker_to_a_managed_repo_turns_it_on_and_merges_only_its_job(
+    tmp_path: Path,
+) -> None:
+    repo = tmp_path / "model"
+    new(repo, answers=make_answers(docker=False, project_name="model"))
+    workflow = (repo / ".github/workflows/ci.yml").read_text()
+    assert not (repo / "Dockerfile").exists()
+
+    result = run_cli("add", "docker", str(repo))
+
+    assert result.exit_code == 0, result.output
+    assert (repo / "Dockerfile").is_file()
+    assert (repo / ".dockerignore").is_file()
+    inserted = "".join(only_insertions(workflow, (repo / ".github/workflows/ci.yml").read_text()))
+    assert "\n  docker:\n" in inserted
+    assert "  lint:\n" not in inserted
+    assert "docker: true" in (repo / ".copier-answers.yml").read_text()
+    assert validate_pipelines(repo) == []
+    changed = {line.split(maxsplit=1)[1] for line in status(repo)}
+    assert changed == {
+        ".copier-answers.yml",
+        ".dockerignore",
+        "Dockerfile",
+        ".github/workflows/ci.yml",
+    }
+
+
+@pytest.mark.slow
+def test_add_to_a_complete_managed_repo_writes_nothing(tmp_path: Path) -> None:
+    repo = tmp_path / "model"
+    new(repo, answers=make_answers(project_name="model"))
+
+    result = run_cli("add", "ci", str(repo))
+
+    assert result.exit_code == 0, result.output
+    assert status(repo) == []
+    assert "write " not in result.output
+
+
+def test_add_sync_to_an_unmanaged_repo_adopts_only_that_component(tmp_path: Path) -> None:
+    repo = make_github_matrix(tmp_path)
+    before = snapshot(repo)
+
+    result = run_cli("add", "sync", str(repo))
+
+    assert result.exit_code == 0, result.output
+    added = {line.split(maxsplit=1)[1] for line in status(repo)}
+    assert added == {".copier-answers.yml", ".github/workflows/template-sync.yml"}
+    after = snapshot(repo)
+    assert {k: v for k, v in after.items() if k in before} == before
+    assert validate_pipelines(repo, only=[".github/workflows/template-sync.yml"]) == []
+
+
+def test_add_preview_changes_nothing(tmp_path: Path) -> None:
+    repo = tmp_path / "model"
+    new(repo, answers=make_answers(docker=False, project_name="model"))
+    before = snapshot(repo)
+
+    result = run_cli("add", "docker", str(repo), "--preview")
+
+    assert result.exit_code == 0, result.output
+    assert re.search(r"merge\s+\.github/workflows/ci\.yml\s+\[jobs added: docker;", result.output)
+    assert snapshot(repo) == before
+    assert status(repo) == []
+
+
+def _newer_template(tmp_path: Path, pipeline: str, old: str, new_text: str) -> Path:
+    """A clone of the built-in template with one more version that changes mlrig's jobs."""
+    clone = tmp_path / "template"
+    git(tmp_path, "clone", "--quiet", str(builtin_bundle()), str(clone))
+    tags = git(clone, "tag", "--list", "v*", "--sort=-v:refname").splitlines()
+    git(clone, "checkout", "--quiet", "-B", "next", tags[0])
+    source = next(p for p in (clone / "project").rglob("*.jinja") if pipeline in p.as_posix())
+    text = source.read_text()
+    assert old in text
+    source.write_text(text.replace(old, new_text, 1))
+    (clone / "project" / "NOTICE.md").write_text("Added by the next template version.\n")
+    commit_project(clone, "next version")
+    git(clone, "tag", "v99.0.0")
+    return clone
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("make", "pipeline", "old", "new_text"),
+    [
+        (make_github_matrix, "workflows/ci.yml", "timeout-minutes: 30", "timeout-minutes: 45"),
+        (
+            make_gitlab_local,
+            ".gitlab-ci.yml",
+            "  timeout: 30m\n  script:\n{%- if train_command %}",
+            "  timeout: 45m\n  script:\n{%- if train_command %}",
+        ),
+    ],
+    ids=["github", "gitlab"],
+)
+def test_update_after_adopt_keeps_user_jobs_comments_and_files(
+    tmp_path: Path, make: Callable[[Path], Path], pipeline: str, old: str, new_text: str
+) -> None:
+    from mlrig.commands.update import update
+
+    repo = make(tmp_path)
+    name = ".gitlab-ci.yml" if "gitlab" in pipeline else ".github/workflows/ci.yml"
+    original = (repo / name).read_text()
+    adopt(repo)
+    template = _newer_template(tmp_path, pipeline, old, new_text)
+    answers = repo / ".copier-answers.yml"
+    answers.write_text(
+        re.sub(r"^_src_path: .*$", f"_src_path: {template}", answers.read_text(), flags=re.M)
+    )
+    commit_project(repo, "adopt mlrig")
+    adopted = snapshot(repo)
+    own_findings = validate_pipelines(repo)
+
+    result = update(repo)
+
+    assert result.to_version == "v99.0.0"
+    assert result.conflicts == ()
+    # The only findings are the user's own jobs' (unpinned actions and the like).
+    assert {str(f) for f in result.findings} <= {str(f) for f in own_findings}
+    after = snapshot(repo)
+    assert (repo / "NOTICE.md").read_text() == "Added by the next template version.\n"
+    merged = (repo / name).read_text()
+    only_insertions(original, merged)
+    # The template's change reaches mlrig's train job.
+    assert new_text.split("\n")[0] in merged
+    changed = {path for path in after if after[path] != adopted.get(path)}
+    assert changed == {name, "NOTICE.md", ".copier-answers.yml"}
+
+
+def test_adopt_keeps_a_job_defined_in_a_local_include(tmp_path: Path) -> None:
+    repo = make_gitlab_local(tmp_path)
+    include = repo / "ci/docker.yml"
+    include.write_text(
+        include.read_text() + "\ntrain:\n  stage: train\n  script:\n    - make train\n"
+    )
+    commit_project(repo, "train in the include")
+
+    result = adopt(repo, preview=True)
+
+    action = next(f for f in result.files if f.path == ".gitlab-ci.yml")
+    assert action.kept_jobs == ("lint", "train")
+    assert "train" not in action.added_jobs
+    assert status(repo) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(GALLERY))
+def test_adopt_every_gallery_repo_adds_files_and_only_inserts_into_pipelines(
+    tmp_path: Path, name: str
+) -> None:
+    repo = GALLERY[name](tmp_path)
+    before = snapshot(repo)
+
+    result = run_cli("adopt", str(repo))
+
+    assert result.exit_code == 0, result.output + result.stderr
+    after = snapshot(repo)
+    merged = {f".github/workflows/{p.name}" for p in (repo / ".github/workflows").glob("*")}
+    merged.add(".gitlab-ci.yml")
+    for path, (kind, content) in before.items():
+        if path in merged and kind != "dir":
+            assert isinstance(content, bytes)
+            only_insertions(content.decode(), (repo / path).read_text())
+        else:
+            assert after[path] == (kind, content), path
+    assert all(line.startswith(("??", "M ")) or line[:2] == " M" for line in status(repo))
+    touched = [p for p in merged if (repo / p).is_file()]
+    assert not [str(f) for f in validate_pipelines(repo, only=touched) if "schema" in f.tool]
+
+
+@pytest.mark.slow
+def test_add_monitoring_to_a_managed_repo_on_both_providers(tmp_path: Path) -> None:
+    repo = tmp_path / "model"
+    new(
+        repo,
+        answers=make_answers(project_name="model", ci_provider="both", monitoring_schedule="none"),
+    )
+    gitlab = (repo / ".gitlab-ci.yml").read_text()
+
+    result = run_cli("add", "monitoring", str(repo))
+
+    assert result.exit_code == 0, result.output
+    assert (repo / ".github/workflows/monitor.yml").is_file()
+    inserted = "".join(only_insertions(gitlab, (repo / ".gitlab-ci.yml").read_text()))
+    assert "\nmonitor:\n" in inserted
+    assert "\nlint:\n" not in inserted
+    assert "monitoring_schedule: 0 6 * * 1" in (repo / ".copier-answers.yml").read_text()
+    assert validate_pipelines(repo) == []
+
+
+def test_add_refuses_a_repo_linked_to_another_template(tmp_path: Path) -> None:
+    repo = make_no_ci(tmp_path)
+    (repo / ".copier-answers.yml").write_text("_src_path: /templates/house\n_commit: v1.0.0\n")
+    commit_project(repo, "linked elsewhere")
+    before = snapshot(repo)
+
+    result = run_cli("add", "ci", str(repo))
+
+    assert result.exit_code == 2
+    assert "knows the components of the built-in template only" in result.stderr
+    assert snapshot(repo) == before
+
+
+def gitlab_ci_local_list(repo: Path) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(
+        [str(GITLAB_CI_LOCAL), "--list-json"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    shutil.rmtree(repo / ".gitlab-ci-local", ignore_errors=True)
+    return proc
+
+
+def test_gitlab_ci_local_rejects_the_stage_order_adopt_warns_about(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "--quiet", "--initial-branch=main")
+    (repo / ".gitlab-ci.yml").write_text(
+        "stages: [build, test]\nunit:\n  stage: test\n  script: [pytest]\n"
+    )
+    commit_project(repo, "init")
+
+    result = run_cli("adopt", str(repo))
+
+    assert result.exit_code == 1
+    assert "[merge] .gitlab-ci.yml: `docker-build` (stage build) needs `test`" in result.stderr
+    proc = gitlab_ci_local_list(repo)
+    assert proc.returncode != 0
+    assert "is in a future stage" in proc.stdout + proc.stderr
+
+
+def test_add_ci_to_an_unmanaged_repo_runs_its_own_commands_and_skips_starter_stages(
+    tmp_path: Path,
+) -> None:
+    repo = make_github_matrix(tmp_path)
+    workflow = (repo / ".github/workflows/ci.yml").read_text()
+
+    result = run_cli("add", "ci", str(repo))
+
+    assert result.exit_code == 0, result.output + result.stderr
+    assert re.search(
+        r"data_command +none +default +\(mlrig add ci brings no starter", result.output
+    )
+    inserted = "".join(only_insertions(workflow, (repo / ".github/workflows/ci.yml").read_text()))
+    # Only the train job is new (the user has lint and test); it runs the Makefile's target.
+    assert "\n  train:\n" in inserted
+    assert 'run: "make train"' in inserted
+    assert "\n  data:\n" not in inserted
+    assert "\n  docker:\n" not in inserted
+    assert not (repo / "src/churn_model").exists()
+    answers = (repo / ".copier-answers.yml").read_text()
+    assert "data_command: none" in answers
+    assert "train_command: make train" in answers
