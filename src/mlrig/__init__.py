@@ -14,11 +14,17 @@ from mlrig._version import __version__
 
 if TYPE_CHECKING:
     from mlrig.answers import QUESTIONS, Answers, Question, load_answers_file, resolve_answers
+    from mlrig.commands.adopt import AdoptResult, add, adopt
     from mlrig.commands.check import CheckResult, check
+    from mlrig.commands.doctor import DoctorFinding, DoctorReport, doctor
+    from mlrig.commands.fleet import FleetResult, RepoStatus, fleet_check, fleet_update
     from mlrig.commands.new import NewResult, new
+    from mlrig.commands.template_init import TemplateInitResult, template_init
+    from mlrig.commands.template_test import TemplateTestResult, template_test
     from mlrig.commands.update import UpdateResult, update
+    from mlrig.config import Config, load_config
     from mlrig.errors import EnvironmentProblem, Interrupted, InvalidInputError, MlrigError
-    from mlrig.templates import builtin_template
+    from mlrig.templates import TemplateSpec, builtin_template, parse_template_spec
 
 _HOMES = {
     "QUESTIONS": "mlrig.answers",
@@ -26,8 +32,24 @@ _HOMES = {
     "Question": "mlrig.answers",
     "load_answers_file": "mlrig.answers",
     "resolve_answers": "mlrig.answers",
+    "AdoptResult": "mlrig.commands.adopt",
+    "add": "mlrig.commands.adopt",
+    "adopt": "mlrig.commands.adopt",
     "CheckResult": "mlrig.commands.check",
     "check": "mlrig.commands.check",
+    "DoctorFinding": "mlrig.commands.doctor",
+    "DoctorReport": "mlrig.commands.doctor",
+    "doctor": "mlrig.commands.doctor",
+    "FleetResult": "mlrig.commands.fleet",
+    "RepoStatus": "mlrig.commands.fleet",
+    "fleet_check": "mlrig.commands.fleet",
+    "fleet_update": "mlrig.commands.fleet",
+    "TemplateInitResult": "mlrig.commands.template_init",
+    "template_init": "mlrig.commands.template_init",
+    "TemplateTestResult": "mlrig.commands.template_test",
+    "template_test": "mlrig.commands.template_test",
+    "Config": "mlrig.config",
+    "load_config": "mlrig.config",
     "NewResult": "mlrig.commands.new",
     "new": "mlrig.commands.new",
     "UpdateResult": "mlrig.commands.update",
@@ -36,26 +58,46 @@ _HOMES = {
     "Interrupted": "mlrig.errors",
     "InvalidInputError": "mlrig.errors",
     "MlrigError": "mlrig.errors",
+    "TemplateSpec": "mlrig.templates",
     "builtin_template": "mlrig.templates",
+    "parse_template_spec": "mlrig.templates",
 }
 
 __all__ = [
     "QUESTIONS",
+    "AdoptResult",
     "Answers",
     "CheckResult",
+    "Config",
+    "DoctorFinding",
+    "DoctorReport",
     "EnvironmentProblem",
+    "FleetResult",
     "Interrupted",
     "InvalidInputError",
     "MlrigError",
     "NewResult",
     "Question",
+    "RepoStatus",
+    "TemplateInitResult",
+    "TemplateSpec",
+    "TemplateTestResult",
     "UpdateResult",
     "__version__",
+    "add",
+    "adopt",
     "builtin_template",
     "check",
+    "doctor",
+    "fleet_check",
+    "fleet_update",
     "load_answers_file",
+    "load_config",
     "new",
+    "parse_template_spec",
     "resolve_answers",
+    "template_init",
+    "template_test",
     "update",
 ]
 

@@ -9,12 +9,17 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from mlrig._version import __version__
 from mlrig.answers import QUESTIONS, Question
 from mlrig.errors import MlrigError
+
+if TYPE_CHECKING:
+    from mlrig.commands.adopt import AdoptResult
+    from mlrig.templates import TemplateQuestion
 
 EXIT_INTERRUPTED = 130
 
@@ -58,12 +63,20 @@ def _parse_data(
 
 def _questions_epilog() -> str:
     lines = ["\b", "Questions (KEY for -d, then its choices and [default]):"]
+    advanced = []
     for question in QUESTIONS:
+        if question.advanced:
+            advanced.append(question.name)
+            continue
         default = "DEST's folder name" if question.name == "project_name" else question.default
         if isinstance(default, bool):
             default = "yes" if default else "no"
         choices = " | ".join(question.choices) or question.help
         lines.append(f"  {question.name:<20} {choices} [{default}]")
+    lines.append(
+        f"Never asked (a repository's own commands, '' = the starter's, 'none' = no such "
+        f"stage; mlrig adopt sets them): {', '.join(advanced)}"
+    )
     return "\n".join(lines)
 
 
@@ -88,6 +101,23 @@ def _questions_epilog() -> str:
     "--dry-run", is_flag=True, help="List the files that would be written; write nothing."
 )
 @click.option("--no-git", is_flag=True, help="Do not make DEST a git repository.")
+@click.option(
+    "--template",
+    metavar="SRC[@REF]",
+    help="Copier template to use instead of the built-in one: a directory, a .bundle, a git "
+    "URL (file://, https://, ssh://, git@host:owner/repo.git) or gh:OWNER/REPO, gl:OWNER/REPO; "
+    "@REF pins a tag or commit.",
+)
+@click.option(
+    "--ref",
+    metavar="REF",
+    help="Template version (tag, branch or commit) [default: the newest version tag].",
+)
+@click.option(
+    "--trust",
+    is_flag=True,
+    help="Let the template run its tasks, migrations and Jinja extensions.",
+)
 def new(
     dest: Path,
     data: dict[str, str],
@@ -95,28 +125,69 @@ def new(
     defaults: bool,
     dry_run: bool,
     no_git: bool,
+    template: str | None,
+    ref: str | None,
+    trust: bool,
 ) -> None:
     """Create a new ML project in DEST (a new or empty directory).
 
     In a terminal, unanswered questions are asked. Without one, they take their
     defaults under --defaults; otherwise mlrig fails and lists them. DEST becomes
     a git repository with one initial commit unless --no-git is given.
+
+    --template renders a house template instead of the built-in one; copier
+    records it in .copier-answers.yml, so `mlrig update` (and plain `copier
+    update`) follow its new version tags. A template that runs tasks, migrations
+    or Jinja extensions is refused unless --trust is given or its URL starts with
+    a trusted prefix in the user config.
+
+    Config files (see `mlrig config show`): the user file
+    $XDG_CONFIG_HOME/mlrig/config.yml (~/.config/mlrig/config.yml), or the file
+    named by $MLRIG_CONFIG instead, then .mlrig.yml at the root of the git
+    repository holding DEST, which wins. Keys: template (used when --template is
+    not given), answers (presets, below --answers-file and -d) and, in the user
+    file only, trusted_prefixes.
     """
     from mlrig.answers import load_answers_file, resolve_answers
-    from mlrig.commands.new import check_destination
+    from mlrig.commands.new import (
+        builtin_presets,
+        check_destination,
+        choose_template,
+        resolve_template_answers,
+        template_presets,
+    )
     from mlrig.commands.new import new as run_new
+    from mlrig.config import load_config
 
     check_destination(dest)
+    config = load_config(dest)
     given: dict[str, object] = load_answers_file(answers_file) if answers_file else {}
     given.update(data)
     interactive = not defaults and _stdin_is_terminal()
-    answers = resolve_answers(
-        given,
-        project_default=Path(os.path.abspath(dest)).name,
-        use_defaults=defaults,
-        ask=_ask if interactive else None,
-    )
-    result = run_new(dest, answers=answers, git=not no_git, dry_run=dry_run)
+    spec = choose_template(config, template=template, ref=ref)
+    if spec is None:
+        answers = resolve_answers(
+            {**builtin_presets(config, overridden=given), **given},
+            project_default=Path(os.path.abspath(dest)).name,
+            use_defaults=defaults,
+            ask=_ask if interactive else None,
+        )
+        result = run_new(dest, answers=answers, git=not no_git, dry_run=dry_run)
+    else:
+        from mlrig.templates import check_trust, inspect_template
+
+        info = inspect_template(spec)
+        trusted = trust or config.is_trusted(spec.url)
+        check_trust(spec, trusted=trusted, info=info)
+        custom = resolve_template_answers(
+            info,
+            {**template_presets(info, config, overridden=given), **given},
+            use_defaults=defaults,
+            ask=_ask_template if interactive else None,
+        )
+        result = run_new(
+            dest, answers=custom, template=info, git=not no_git, dry_run=dry_run, trust=trusted
+        )
     for warning in result.warnings:
         click.secho(f"mlrig: warning: {warning}", fg="yellow", err=True)
     if result.dry_run:
@@ -126,6 +197,8 @@ def new(
         return
     commit = f", initial commit {result.commit[:12]}" if result.commit else ""
     click.secho(f"Created {result.dest}: {len(result.files)} files{commit}.", fg="green")
+    if spec is not None:
+        return
     install, run = (
         ("uv sync --extra dev", "uv run ")
         if answers.package_manager == "uv"
@@ -155,6 +228,28 @@ def _ask(question: Question, default: object) -> object:
     return click.prompt(text, default=default, value_proc=convert)
 
 
+def _ask_template(question: TemplateQuestion, default: object) -> object:
+    """Prompt for one question of a custom template; copier validates the answer."""
+    if question.type == "bool" or isinstance(default, bool):
+        return click.confirm(question.help, default=None if default is None else bool(default))
+    if question.choices:
+        values = {str(choice): choice for choice in question.choices}
+        picked = click.prompt(
+            question.help,
+            type=click.Choice(list(values)),
+            default=None if default is None else str(default),
+            hide_input=question.secret,
+        )
+        return values[picked]
+    kinds: dict[str, type] = {"int": int, "float": float}
+    return click.prompt(
+        question.help,
+        type=kinds.get(question.type, str),
+        default=default,
+        hide_input=question.secret,
+    )
+
+
 @main.command()
 @click.argument("dest", type=click.Path(path_type=Path), default=".")
 @click.option("--to", "to", metavar="REF", help="Template version to update to [default: newest].")
@@ -166,7 +261,13 @@ def _ask(question: Question, default: object) -> object:
     show_default=True,
     help="Leave conflicts as inline markers, or as .rej files beside the originals.",
 )
-def update(dest: Path, to: str | None, preview: bool, conflict: str) -> int:
+@click.option(
+    "--trust",
+    is_flag=True,
+    help="Let the template run its tasks, migrations and Jinja extensions "
+    "(also when its URL has a trusted prefix in the user config).",
+)
+def update(dest: Path, to: str | None, preview: bool, conflict: str, trust: bool) -> int:
     """Update the project in DEST (default: here) to a newer template version.
 
     Your edits are kept: copier's 3-way merge re-applies them on top of the new
@@ -177,7 +278,11 @@ def update(dest: Path, to: str | None, preview: bool, conflict: str) -> int:
     from mlrig.commands.update import update as run_update
 
     result = run_update(
-        dest, to=to, preview=preview, conflict="rej" if conflict == "rej" else "inline"
+        dest,
+        to=to,
+        preview=preview,
+        conflict="rej" if conflict == "rej" else "inline",
+        trust=trust or _trusted_by_config(dest),
     )
     if result.from_version == result.to_version:
         click.echo(f"{result.project.name} is on the newest template version {result.to_version}.")
@@ -235,10 +340,471 @@ def check(dest: Path, as_json: bool) -> int:
 # Commands for existing repositories: doctor, adopt, add.
 
 
+@main.command()
+@click.argument("dest", type=click.Path(path_type=Path), default=".")
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON report instead of a table.")
+def doctor(dest: Path, as_json: bool) -> int:
+    """Diagnose the git repository DEST (default: here) and say what to fix first.
+
+    Checks CI and which stages its jobs cover (lint, tests, data checks, training
+    smoke run, metric gate, image build, schedule), tests, dependency pinning,
+    Dockerfiles (hadolint), workflow security (zizmor), files over 10 MB in git,
+    notebooks no test runs, committed credentials and the mlrig template version.
+    Reads only files git tracks or would add: ignored folders are never entered.
+    Changes nothing.
+
+    \b
+    Exit codes: 0 no high-severity finding, 1 a high-severity finding,
+    2 DEST is not a directory or not in a git repository, 3 git is missing.
+
+    \b
+    --json prints one object (keys are only ever added within schema 1):
+      schema    1
+      project   absolute path of DEST
+      status    "problems" (a high finding) or "ok"
+      summary   {"high": N, "medium": N, "low": N}
+      facts     ci {providers, files, jobs [{file, name, covers}], covered, missing},
+                tests {files, functions}, dependencies {status, files},
+                docker {dockerfiles, hadolint_findings}, workflow_security_findings,
+                python_files, notebooks {count, tested}, large_files [{path, size,
+                tracked}], secrets [{path, line, kind}] (never the value),
+                mlrig {managed, template, current, latest, behind}, skipped_checks
+      findings  ranked by severity, then impact: [{id, severity (high|medium|low),
+                title, detail, fix (the command to run), paths}]
+    """
+    from mlrig.commands.doctor import doctor as run_doctor
+
+    report = run_doctor(dest)
+    click.echo(report.as_json() if as_json else report.as_text())
+    return 1 if report.has_high else 0
+
+
+def _print_bring_in(result: AdoptResult) -> None:
+    """Print the answers (with sources) and what happens to each file."""
+    if result.inference is not None:
+        click.echo("Answers (value, from):")
+        for name, item in result.inference.answers.items():
+            value = getattr(result.answers, name, item.value)
+            shown = "(the starter's)" if name.endswith("_command") and value == "" else value
+            source = "-d" if name in result.overrides else item.source
+            note = f"  ({item.note})" if item.note and name not in result.overrides else ""
+            if name.endswith("_command") and value != item.value and name not in result.overrides:
+                note = f"  (mlrig add {result.component} brings no starter code to run)"
+            click.echo(f"  {name:<20} {shown!s:<24} {source}{note}")
+        unused = {
+            kind: item
+            for kind, item in result.inference.commands.items()
+            if f"{kind}_command" not in result.inference.answers
+        }
+        for kind, item in unused.items():
+            click.echo(f"  found, not used: {kind} command {item.value!r} ({item.source})")
+    verbs = {"write": "write", "merge": "merge", "keep": "leave alone"}
+    colours = {"write": "green", "merge": "yellow"}
+    for action in result.files:
+        detail = []
+        if action.added_jobs:
+            detail.append(f"jobs added: {', '.join(action.added_jobs)}")
+        if action.kept_jobs:
+            detail.append(f"your jobs kept: {', '.join(action.kept_jobs)}")
+        line = f"  {verbs[action.action]:<12}{action.path}"
+        click.secho(
+            line + (f"  [{'; '.join(detail)}]" if detail else ""), fg=colours.get(action.action)
+        )
+        for note in action.notes:
+            click.echo(f"      {note}")
+    for finding in result.findings:
+        click.secho(f"mlrig: invalid pipeline after the merge: {finding}", fg="red", err=True)
+    if result.preview:
+        click.echo("Preview only: nothing was changed.")
+    else:
+        click.echo(
+            f"Linked to the built-in template {result.version}. Review with `git status` and "
+            "`git diff`, then commit."
+        )
+
+
+@main.command(epilog=_questions_epilog())
+@click.argument("dest", type=click.Path(path_type=Path), default=".")
+@click.option(
+    "-d",
+    "--data",
+    "data",
+    multiple=True,
+    metavar="KEY=VALUE",
+    callback=_parse_data,
+    help="Override an inferred answer, e.g. -d framework=pytorch. Repeatable.",
+)
+@click.option(
+    "--preview", is_flag=True, help="Show what would be written or merged; change nothing."
+)
+def adopt(dest: Path, data: dict[str, str], preview: bool) -> int:
+    """Link the existing git repository DEST (default: here) to mlrig's template.
+
+    Answers are inferred from the repository (each shown with its source). Files
+    the repository lacks are written; existing GitHub workflows and .gitlab-ci.yml
+    get mlrig's jobs merged in, keeping every byte of yours (a job you already
+    have is kept as yours); every other existing file is left alone. The work
+    tree must be clean; nothing is committed. Exit 0 done, 1 a merged pipeline
+    does not validate, 2 bad input (not git, invalid YAML, a symlink out of the
+    repo), 3 dirty tree, merge or rebase in progress, or a read-only file.
+    """
+    from mlrig.commands.adopt import adopt as run_adopt
+
+    result = run_adopt(dest, overrides=data, preview=preview)
+    _print_bring_in(result)
+    return 1 if result.findings else 0
+
+
+@main.command()
+@click.argument("component", type=click.Choice(["ci", "docker", "tests", "monitoring", "sync"]))
+@click.argument("dest", type=click.Path(path_type=Path), default=".")
+@click.option(
+    "--preview", is_flag=True, help="Show what would be written or merged; change nothing."
+)
+def add(component: str, dest: Path, preview: bool) -> int:
+    """Add one COMPONENT of mlrig's template to the git repository DEST (default: here).
+
+    A repository linked to mlrig gets the component at its recorded template
+    version and answers; any other is adopted with only that component. Same
+    rules and exit codes as `mlrig adopt`.
+    """
+    from typing import cast
+
+    from mlrig.commands.adopt import Component
+    from mlrig.commands.adopt import add as run_add
+
+    result = run_add(cast(Component, component), dest, preview=preview)
+    _print_bring_in(result)
+    return 1 if result.findings else 0
+
+
 # House templates: mlrig template init|test.
+
+
+@main.group()
+def template() -> None:
+    """Start and test a house template: your organisation's own copier template.
+
+    A house template is a git repository whose version tags (v1.2.0) are its
+    releases; projects start from it with `mlrig new NAME --template URL`.
+    """
+
+
+@template.command("init")
+@click.argument("dest", type=click.Path(path_type=Path))
+def template_init(dest: Path) -> int:
+    """Start a house template in DEST (a new or empty directory) from the built-in one.
+
+    DEST gets the built-in template's copier.yml and project/, a test that runs
+    `mlrig template test` on it, a GitHub workflow running that test, and a
+    README on releasing and using it. It becomes a git repository with one
+    commit, tagged v0.1.0.
+    """
+    from mlrig.commands.template_init import template_init as run_init
+
+    result = run_init(dest)
+    click.secho(
+        f"Created house template {result.dest}: {len(result.files)} files, "
+        f"commit {result.commit[:12]} tagged {result.tag}.",
+        fg="green",
+    )
+    click.echo(
+        f"Next: edit copier.yml and project/, check with `mlrig template test {result.dest} "
+        "--ref HEAD`, push it with its tags, then `mlrig new NAME --template URL`."
+    )
+    return 0
+
+
+@template.command("test")
+@click.argument("src", metavar="SRC[@REF]")
+@click.option(
+    "--ref",
+    metavar="REF",
+    help="Version to test: tag, branch, commit, or HEAD for the working copy with its "
+    "uncommitted changes [default: the newest version tag].",
+)
+@click.option(
+    "--matrix",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="YAML file mapping questions to the lists of values to multiply, e.g. "
+    "`framework: [sklearn, none]`; replaces the enumeration of those questions.",
+)
+@click.option(
+    "--sample",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Render only N of the valid combinations, drawn deterministically with --seed.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of --sample.")
+@click.option(
+    "--report",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also write the JSON report (schema 1) to FILE.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON report instead of a table.")
+@click.option("--trust", is_flag=True, help="Let the template run its tasks and Jinja extensions.")
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Combinations validated at once (each validation already runs its tools in parallel).",
+)
+def template_test(
+    src: str,
+    ref: str | None,
+    matrix: Path | None,
+    sample: int | None,
+    seed: int,
+    report: Path | None,
+    as_json: bool,
+    trust: bool,
+    jobs: int,
+) -> int:
+    """Render the answer combinations of template SRC and validate each rendered project.
+
+    Choice and yes/no questions are multiplied (a question whose `when` is false
+    is not asked, so not multiplied); free-form questions take their defaults.
+    Combinations the template's validators reject are skipped. Each project is
+    checked like mlrig's own template: workflow schemas, actionlint, zizmor,
+    hadolint, yamllint, shellcheck, ruff, left-over Jinja. Exit 0 when every
+    rendered combination passes, 1 when any fails, 2 for bad input, 3 when SRC
+    cannot be reached.
+    """
+    import json
+
+    from mlrig.commands.template_test import template_test as run_test
+
+    if not as_json:
+        click.echo(f"Testing template {src}...", err=True)
+    result = run_test(src, ref=ref, matrix=matrix, sample=sample, seed=seed, trust=trust, jobs=jobs)
+    text = json.dumps(result.as_dict(), indent=2)
+    if report is not None:
+        try:
+            report.write_text(text + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise MlrigError(f"cannot write the report {report}: {exc.strerror}") from None
+    if as_json:
+        click.echo(text)
+        return 0 if result.ok else 1
+    colours = {"pass": "green", "fail": "red", "skipped": "yellow"}
+    click.echo(f"{'status':<9}{'findings':>8}  combination")
+    for combo in result.combinations:
+        count = str(len(combo.findings)) if combo.status != "skipped" else "-"
+        click.secho(f"{combo.status:<9}{count:>8}  {combo.id}", fg=colours[combo.status])
+    for combo in result.combinations:
+        if combo.status == "fail":
+            click.secho(f"\n{combo.id}:", fg="red", bold=True)
+            for finding in combo.findings:
+                click.echo(f"  {finding}")
+    sampled = (
+        f", a sample of {result.sample} (seed {result.seed})" if result.sample is not None else ""
+    )
+    click.echo(
+        f"\n{result.count('pass')} passed, {result.count('fail')} failed, "
+        f"{result.count('skipped')} skipped of {result.enumerated} combinations{sampled} "
+        f"in {result.seconds:.1f} s."
+    )
+    return 0 if result.ok else 1
 
 
 # Many repositories at once: mlrig fleet check|update.
 
 
+@main.group()
+def fleet() -> None:
+    """Check or update many local clones at once, with a table or a JSON report.
+
+    Repositories are given as arguments and/or with --from FILE. A bad list
+    (a missing path, the same repository twice, no repository) is refused with
+    exit 2 before anything runs; a failing repository is reported as `error`
+    and never stops the others. Progress goes to stderr, the report to stdout.
+    """
+
+
+def _fleet_options(command: click.Command) -> click.Command:
+    """The arguments and options ``fleet check`` and ``fleet update`` share."""
+    for param in (
+        click.argument("repos", nargs=-1, type=click.Path(path_type=Path)),
+        click.option(
+            "--from",
+            "from_file",
+            type=click.Path(path_type=Path, dir_okay=False),
+            help="File of repository paths, one a line; # comments; relative to the file.",
+        ),
+        click.option(
+            "-j",
+            "--jobs",
+            type=click.IntRange(min=1),
+            help="Repositories worked on at once [default: number of CPUs].",
+        ),
+        click.option("--json", "as_json", is_flag=True, help="Print a JSON report, not a table."),
+    ):
+        command = param(command)
+    return command
+
+
+@_fleet_options
+@fleet.command("check")
+def fleet_check(
+    repos: tuple[Path, ...], from_file: Path | None, jobs: int | None, as_json: bool
+) -> int:
+    """Report which repositories are behind their template; change nothing.
+
+    Status per repository: current, behind (the message says when an update
+    branch from `mlrig fleet update` is waiting for review) or error. Exit 0
+    when all are current, 1 when any is behind or in error.
+    """
+    return _run_fleet("check", repos, from_file, jobs, as_json)
+
+
+@_fleet_options
+@fleet.command("update")
+@click.option(
+    "--trust",
+    is_flag=True,
+    help="Let the template run its tasks, migrations and Jinja extensions in every repository.",
+)
+def fleet_update(
+    repos: tuple[Path, ...], from_file: Path | None, jobs: int | None, as_json: bool, trust: bool
+) -> int:
+    """Update each repository behind its template on a new branch mlrig/update-VERSION.
+
+    The branch is made from HEAD and gets one commit; the checked-out branch and
+    the work tree are never touched. Status per repository: updated, current
+    (untouched), conflict (nothing committed, no branch: run `mlrig update` in it
+    to resolve by hand), skipped (uncommitted changes) or error (also when the
+    branch exists already; it is never overwritten). Exit 0 when all are updated
+    or current, 1 otherwise; on Ctrl-C (130) the repositories in hand are
+    finished and no more are started.
+    """
+    return _run_fleet("update", repos, from_file, jobs, as_json, trust=trust)
+
+
+_FLEET_COLOURS = {
+    "current": "green",
+    "updated": "green",
+    "behind": "yellow",
+    "skipped": "yellow",
+    "conflict": "red",
+    "error": "red",
+}
+
+
+def _run_fleet(
+    command: str,
+    repos: tuple[Path, ...],
+    from_file: Path | None,
+    jobs: int | None,
+    as_json: bool,
+    *,
+    trust: bool = False,
+) -> int:
+    from mlrig.commands import fleet as core
+
+    paths = list(repos)
+    if from_file is not None:
+        paths.extend(core.read_repo_list(from_file))
+    done = 0
+
+    def progress(status: core.RepoStatus) -> None:
+        nonlocal done
+        done += 1
+        width = len(str(len(paths)))
+        click.echo(
+            f"[{done:>{width}}/{len(paths)}] {status.status:<8} {_shown(status.repo)}", err=True
+        )
+
+    if command == "check":
+        result = core.fleet_check(paths, jobs=jobs, on_result=progress)
+    else:
+        result = core.fleet_update(paths, jobs=jobs, trust=trust, on_result=progress)
+    if as_json:
+        import json
+
+        click.echo(json.dumps(result.as_dict(), indent=2))
+        return 0 if result.ok else 1
+    header = ("REPO", "STATUS", "FROM", "TO")
+    rows = [
+        (_shown(r.repo), r.status, r.from_version or "-", r.to_version or "-", r.message)
+        for r in result.repos
+    ]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    click.echo("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + "  MESSAGE")
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row[:4], widths, strict=True)]
+        cells[1] = click.style(cells[1], fg=_FLEET_COLOURS[row[1]])
+        click.echo("  ".join(cells) + "  " + row[4])
+    counts = ", ".join(f"{n} {status}" for status, n in result.counts().items() if n)
+    click.echo(f"{len(rows)} repositories: {counts}.")
+    return 0 if result.ok else 1
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the working directory when inside it, else absolute."""
+    try:
+        return path.relative_to(Path.cwd()).as_posix() or "."
+    except ValueError:
+        return str(path)
+
+
 # Organisation defaults: mlrig config show.
+
+
+def _trusted_by_config(project: Path) -> bool:
+    """Whether the user config trusts the template recorded in ``project``'s answers file."""
+    from mlrig._record import ANSWERS_FILE, read_record
+    from mlrig.config import load_config
+
+    if not (project / ANSWERS_FILE).is_file():
+        return False  # update itself explains what is missing
+    return load_config(project).is_trusted(read_record(project).src_path)
+
+
+@main.group("config")
+def config_group() -> None:
+    """Organisation defaults: the template, preset answers and trusted templates.
+
+    \b
+    Files, the later winning key by key:
+      1. $XDG_CONFIG_HOME/mlrig/config.yml (~/.config/mlrig/config.yml),
+         or instead the file named by $MLRIG_CONFIG (which must exist);
+      2. .mlrig.yml at the root of the current git repository.
+    \b
+    Keys, all optional:
+      template: gh:acme/ml-template@v2.0.0   # the default for mlrig new
+      answers: {ci_provider: gitlab}         # presets; -d and --answers-file win
+      trusted_prefixes: [https://github.com/acme/]   # user file only
+    """
+
+
+@config_group.command("show")
+@click.argument("directory", type=click.Path(path_type=Path), default=".")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of text.")
+def config_show(directory: Path, as_json: bool) -> int:
+    """Print each effective setting for DIRECTORY (default: here) and where it came from.
+
+    Exit 0; exit 2 when a config file is invalid.
+    """
+    import json
+
+    from mlrig.commands.config import show_config
+
+    result = show_config(directory)
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), indent=2))
+        return 0
+    width = max(len(entry.key) for entry in result.entries)
+    for entry in result.entries:
+        if entry.key == "template" and entry.value is None:
+            shown = "(built-in)"
+        elif entry.value == []:
+            shown = "(none)"
+        else:
+            shown = entry.value if isinstance(entry.value, str) else json.dumps(entry.value)
+        click.echo(f"{entry.key:<{width}}  {shown}  [{entry.origin}]")
+    for path in result.searched:
+        state = "read" if path in result.read else "not found"
+        click.echo(f"config file {path}: {state}", err=True)
+    return 0
