@@ -630,3 +630,34 @@ def test_add_ci_to_an_unmanaged_repo_runs_its_own_commands_and_skips_starter_sta
     answers = (repo / ".copier-answers.yml").read_text()
     assert "data_command: none" in answers
     assert "train_command: make train" in answers
+
+
+@pytest.mark.slow
+def test_adopt_links_a_repo_to_a_house_template(tmp_path: Path) -> None:
+    from mlrig.commands.template_init import template_init
+    from mlrig.templates import parse_template_spec
+
+    house = tmp_path / "house"
+    template_init(house)
+    repo = make_github_matrix(tmp_path)
+    before = snapshot(repo)
+
+    refused = run_cli("adopt", str(repo), "--template", str(house), "-d", "no_such=1")
+    assert refused.exit_code == 2, refused.output
+    assert "has no question 'no_such'" in refused.stderr
+    assert snapshot(repo) == before
+
+    result = adopt(repo, template=parse_template_spec(str(house)))
+    assert result.version == "v0.1.0"
+    # The inferred answers the house template asks for were passed to it.
+    assert isinstance(result.answers, dict)
+    assert result.answers["test_command"] == "make test"
+    merged = next(f for f in result.files if f.path == ".github/workflows/ci.yml")
+    assert merged.kept_jobs == ("lint", "test")
+    answers = (repo / ".copier-answers.yml").read_text()
+    assert f"_src_path: {house}" in answers
+    assert "_commit: v0.1.0" in answers
+    commit_project(repo, "adopt the house template")
+    checked = run_cli("check", str(repo))
+    assert checked.exit_code == 0, checked.output
+    assert "newest template version v0.1.0" in checked.stdout

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -379,12 +380,16 @@ def doctor(dest: Path, as_json: bool) -> int:
     return 1 if report.has_high else 0
 
 
-def _print_bring_in(result: AdoptResult) -> None:
+def _print_bring_in(result: AdoptResult, template: str | None = None) -> None:
     """Print the answers (with sources) and what happens to each file."""
     if result.inference is not None:
         click.echo("Answers (value, from):")
         for name, item in result.inference.answers.items():
-            value = getattr(result.answers, name, item.value)
+            value = (
+                result.answers.get(name, item.value)
+                if isinstance(result.answers, Mapping)
+                else getattr(result.answers, name, item.value)
+            )
             shown = "(the starter's)" if name.endswith("_command") and value == "" else value
             source = "-d" if name in result.overrides else item.source
             note = f"  ({item.note})" if item.note and name not in result.overrides else ""
@@ -417,8 +422,9 @@ def _print_bring_in(result: AdoptResult) -> None:
     if result.preview:
         click.echo("Preview only: nothing was changed.")
     else:
+        linked = f"template {template}" if template else "the built-in template"
         click.echo(
-            f"Linked to the built-in template {result.version}. Review with `git status` and "
+            f"Linked to {linked} {result.version}. Review with `git status` and "
             "`git diff`, then commit."
         )
 
@@ -437,7 +443,30 @@ def _print_bring_in(result: AdoptResult) -> None:
 @click.option(
     "--preview", is_flag=True, help="Show what would be written or merged; change nothing."
 )
-def adopt(dest: Path, data: dict[str, str], preview: bool) -> int:
+@click.option(
+    "--template",
+    metavar="SRC[@REF]",
+    help="House template to link to instead of the built-in one (SRC as for mlrig new; "
+    "default: the template of your mlrig config, if any).",
+)
+@click.option(
+    "--ref",
+    metavar="REF",
+    help="Template version (tag, branch or commit) [default: the newest version tag].",
+)
+@click.option(
+    "--trust",
+    is_flag=True,
+    help="Let the template run its tasks, migrations and Jinja extensions.",
+)
+def adopt(
+    dest: Path,
+    data: dict[str, str],
+    preview: bool,
+    template: str | None,
+    ref: str | None,
+    trust: bool,
+) -> int:
     """Link the existing git repository DEST (default: here) to mlrig's template.
 
     Answers are inferred from the repository (each shown with its source). Files
@@ -446,12 +475,22 @@ def adopt(dest: Path, data: dict[str, str], preview: bool) -> int:
     have is kept as yours); every other existing file is left alone. The work
     tree must be clean; nothing is committed. Exit 0 done, 1 a merged pipeline
     does not validate, 2 bad input (not git, invalid YAML, a symlink out of the
-    repo), 3 dirty tree, merge or rebase in progress, or a read-only file.
+    repo, a bad or untrusted --template), 3 dirty tree, merge or rebase in
+    progress, a read-only file, or an unreachable template.
+
+    --template links the repository to a house template (for example one made
+    with `mlrig template init`) instead of the built-in one; the inferred answers
+    it asks for are passed to it.
     """
     from mlrig.commands.adopt import adopt as run_adopt
+    from mlrig.commands.new import choose_template
+    from mlrig.config import load_config
 
-    result = run_adopt(dest, overrides=data, preview=preview)
-    _print_bring_in(result)
+    config = load_config(dest)
+    spec = choose_template(config, template=template, ref=ref)
+    trusted = trust or (spec is not None and config.is_trusted(spec.url))
+    result = run_adopt(dest, overrides=data, preview=preview, template=spec, trust=trusted)
+    _print_bring_in(result, spec.url if spec else None)
     return 1 if result.findings else 0
 
 

@@ -33,8 +33,17 @@ from mlrig._infer import Inference, infer
 from mlrig._record import ANSWERS_FILE, read_record
 from mlrig._yamlmerge import job_names, merge_github, merge_gitlab, read_pipeline, select_jobs
 from mlrig.answers import QUESTIONS, Answers, load_answers_file, resolve_answers
+from mlrig.commands.new import render_template
 from mlrig.errors import EnvironmentProblem, Interrupted, InvalidInputError
-from mlrig.templates import builtin_bundle, is_builtin
+from mlrig.templates import (
+    TemplateInfo,
+    TemplateSpec,
+    builtin_bundle,
+    builtin_template,
+    check_trust,
+    inspect_template,
+    is_builtin,
+)
 from mlrig.validate import Finding, new_findings, validate_pipelines
 
 __all__ = ["COMPONENTS", "AdoptResult", "FileAction", "add", "adopt", "component_of"]
@@ -108,7 +117,9 @@ class AdoptResult:
     project: Path
     #: The template version the repo is linked to (the answers file's ``_commit``).
     version: str
-    answers: Answers
+    #: The answers: a validated :class:`Answers` for the built-in template; for a
+    #: house template, the data copier was given (it validated them).
+    answers: Answers | Mapping[str, object]
     #: Inferred answers and commands with their sources; ``None`` for a managed repo.
     inference: Inference | None
     #: The answers given with ``-d``, which win over the inferred ones.
@@ -141,17 +152,25 @@ def adopt(
     overrides: Mapping[str, object] | None = None,
     preview: bool = False,
     component: Component | None = None,
+    template: TemplateSpec | None = None,
+    trust: bool = False,
 ) -> AdoptResult:
-    """Link the repository in ``dest`` to the built-in template's newest version.
+    """Link the repository in ``dest`` to a template: by default the built-in one's newest version.
 
     Answers are inferred from the repository; ``overrides`` (raw ``-d`` values)
     win and are validated. With ``component`` only that component's files and jobs
-    are brought in. Raises :class:`InvalidInputError` (exit 2) for a destination
-    that is not the top folder of a git work tree, is already linked to a template,
-    or holds a
-    pipeline file that is not valid YAML, binary, over 5 MB, or a symlink; and
-    :class:`EnvironmentProblem` (exit 3) for uncommitted changes, a merge or
-    rebase in progress, or a file that must be written but is read-only.
+    are brought in. With ``template`` (a house template, e.g. one started by
+    ``mlrig template init``) the repo is linked to that template instead, at
+    ``template.ref`` or its newest version: the inferred answers it asks for are
+    passed to copier, which validates them; it runs code only with ``trust``.
+
+    Raises :class:`InvalidInputError` (exit 2) for a destination that is not the
+    top folder of a git work tree, is already linked to a template, or holds a
+    pipeline file that is not valid YAML, binary, over 5 MB, or a symlink; for a
+    house template that does not exist, lacks copier.yml, runs code untrusted or
+    rejects an answer; and :class:`EnvironmentProblem` (exit 3) for uncommitted
+    changes, a merge or rebase in progress, a file that must be written but is
+    read-only, or a template that cannot be reached.
     """
     project = _check_repo(dest)
     if (project / ANSWERS_FILE).exists() or (project / ANSWERS_FILE).is_symlink():
@@ -174,10 +193,31 @@ def adopt(
             if inference.answers[kind].source == "default":
                 given[kind] = "none"
     given.update(overrides or {})
-    answers = resolve_answers(given, project_default=project.name, use_defaults=True)
+    info = _house_template(template, trust)
+    answers: Answers | Mapping[str, object]
+    if info is None:
+        answers = resolve_answers(given, project_default=project.name, use_defaults=True)
+    else:
+        asked = {question.name for question in info.questions}
+        unknown = sorted(set(overrides or {}) - asked)
+        if unknown:
+            raise InvalidInputError(
+                f"template {info.spec} has no question {', '.join(map(repr, unknown))}; "
+                f"its questions are: {', '.join(sorted(asked))}"
+            )
+        answers = {key: value for key, value in given.items() if key in asked}
     return _bring_in(
-        project, answers, None, component, preview, inference, dict(overrides or {}), True
+        project, answers, None, component, preview, inference, dict(overrides or {}), True, info
     )
+
+
+def _house_template(template: TemplateSpec | None, trust: bool) -> TemplateInfo | None:
+    """The inspected house template (trust checked); ``None`` for the built-in one."""
+    if template is None or template.url in (str(builtin_bundle()), str(builtin_template())):
+        return None
+    info = inspect_template(template)
+    check_trust(info.spec, trusted=trust, info=info)
+    return info
 
 
 def add(component: Component, dest: Path, *, preview: bool = False) -> AdoptResult:
@@ -252,17 +292,23 @@ def _check_repo(dest: Path) -> Path:
 
 def _bring_in(
     project: Path,
-    answers: Answers,
+    answers: Answers | Mapping[str, object],
     version: str | None,
     component: Component | None,
     preview: bool,
     inference: Inference | None,
     overrides: dict[str, object],
     write_answers: bool,
+    template: TemplateInfo | None = None,
 ) -> AdoptResult:
     with tempfile.TemporaryDirectory(prefix="mlrig-adopt-") as tmp:
         rendered = Path(tmp) / project.name
-        _render(rendered, answers, version)
+        if template is None:
+            _render(rendered, answers, version)
+        else:
+            render_template(
+                template.spec.url, template.ref, rendered, answers, info=template, trust=True
+            )
         record = read_record(rendered)
         plan, contents = _plan(project, rendered, component, write_answers)
         touched = [a.path for a in plan if a.action != "keep" and _PIPELINE.fullmatch(a.path)]
@@ -294,7 +340,7 @@ def _bring_in(
     )
 
 
-def _render(out: Path, answers: Answers, version: str | None) -> None:
+def _render(out: Path, answers: Answers | Mapping[str, object], version: str | None) -> None:
     # Imported here: copier takes most of a second to import.
     from copier import run_copy
     from copier.errors import CopierError
@@ -303,7 +349,7 @@ def _render(out: Path, answers: Answers, version: str | None) -> None:
         run_copy(
             str(builtin_bundle()),
             out,
-            data=answers.to_data(),
+            data=answers.to_data() if isinstance(answers, Answers) else dict(answers),
             vcs_ref=version,
             defaults=True,
             quiet=True,

@@ -34,6 +34,7 @@ __all__ = [
     "choose_template",
     "make_parents",
     "new",
+    "render_template",
     "resolve_template_answers",
     "template_presets",
 ]
@@ -111,7 +112,7 @@ def new(
     if dry_run:
         with tempfile.TemporaryDirectory(prefix="mlrig-dry-run-") as tmp:
             out = Path(tmp) / dest.name
-            _render(source, ref, out, answers, info=info, trust=trust)
+            render_template(source, ref, out, answers, info=info, trust=trust)
             return NewResult(dest, _list_files(out), None, True, _warnings(out, answers, info))
 
     if git:
@@ -120,7 +121,7 @@ def new(
     staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.mlrig-", dir=dest.parent))
     try:
         out = staging / dest.name
-        _render(source, ref, out, answers, info=info, trust=trust)
+        render_template(source, ref, out, answers, info=info, trust=trust)
         files = _list_files(out)
         warnings = _warnings(out, answers, info)
         commit = None
@@ -219,7 +220,7 @@ def _warnings(
     )
 
 
-def _render(
+def render_template(
     source: str,
     ref: str | None,
     out: Path,
@@ -228,6 +229,12 @@ def _render(
     info: TemplateInfo | None = None,
     trust: bool = False,
 ) -> None:
+    """Render ``source`` at ``ref`` into ``out`` with ``answers`` and no prompt.
+
+    ``info`` is the inspected template, ``None`` for the built-in one; a custom
+    template's fetch and answer errors become :class:`EnvironmentProblem` and
+    :class:`InvalidInputError`, and it runs code only with ``trust``.
+    """
     # Imported here: copier takes most of a second to import and `mlrig --help` must not pay it.
     from copier import run_copy
 
