@@ -514,8 +514,14 @@ def test_lint_error_fails_lint_with_the_rule_code(
         {f"src/{PACKAGE}/train.py": replace_once("import json\n", "import json\nimport os\n")},
     )
     run = run_act(project, "lint", tmp_path / "act", package_cache)
-    assert_fails_at(run, "lint", "Ruff check", "F401", "`os` imported but unused")
-    run.check(run.step_result("lint", "Ruff format check") is None, "format check ran")
+    output = assert_fails_at(
+        run, "lint", "Pre-commit hooks", "F401", "`os` imported but unused", "- hook id: ruff-check"
+    )
+    # The other hooks still ran, and passed.
+    for hook in ("check yaml", "fix end of files", "ruff format"):
+        run.check(
+            re.search(rf"^{hook}\.+Passed$", output, re.MULTILINE) is not None, f"{hook} failed"
+        )
 
 
 def test_failing_unit_test_fails_test_with_the_test_name(

@@ -269,7 +269,8 @@ def test_healthy_project_passes_every_local_job(
     run = healthy_run(variant)
     assert run.statuses == dict.fromkeys(LOCAL_JOBS, "PASS"), run
     assert run.returncode == 0, run
-    assert "All checks passed!" in run.log("lint")
+    for hook in ("check yaml", "fix end of files", "ruff check", "ruff format"):
+        assert re.search(rf"{hook}\.+Passed", run.log("lint")), run.log("lint")
     assert re.search(r"^=+ \d+ passed in ", run.log("test"), re.MULTILINE), run.log("test")
     assert "data/train.csv: 400 rows, all checks passed" in run.log("data")
     assert "Gate passed." in run.log("train")
@@ -335,7 +336,8 @@ def test_lint_error_fails_the_lint_job(
     assert run.statuses == {"lint": "FAIL"}, run
     assert run.returncode != 0
     log = run.log("lint")
-    # ruff names the rule, the problem and the place.
+    # pre-commit names the hook; ruff names the rule, the problem and the place.
+    assert "- hook id: ruff-check" in log, log
     assert "F401 [*] `os` imported but unused" in log, log
     assert f"src/{PACKAGE}/data.py:" in log, log
 
