@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from mlrig._yamlmerge import GITLAB_KEYWORDS
+
 __all__ = ["STAGES", "CiJob", "CiReport", "find_ci"]
 
 #: Pipeline stages, in the order of mlrig's own pipeline, with their display names.
@@ -76,19 +78,6 @@ _OTHER_CI = {
 }
 _GITHUB = re.compile(r"\.github/workflows/[^/]+\.ya?ml")
 _GITLAB = ".gitlab-ci.yml"
-_GITLAB_RESERVED = {
-    "default",
-    "include",
-    "stages",
-    "variables",
-    "workflow",
-    "image",
-    "services",
-    "cache",
-    "before_script",
-    "after_script",
-    "spec",
-}
 # Pipelines bigger than this are not parsed: no real pipeline is, and it bounds the work.
 _MAX_PIPELINE_BYTES = 2 * 1024 * 1024
 
@@ -172,7 +161,7 @@ def find_ci(root: Path, files: Iterable[str]) -> CiReport:
             problems.append(f"{name}: {exc}")
             continue
         for job_id, job in merged.items():
-            if job_id in _GITLAB_RESERVED or job_id.startswith(".") or not isinstance(job, dict):
+            if job_id in GITLAB_KEYWORDS or job_id.startswith(".") or not isinstance(job, dict):
                 continue
             texts = list(_strings(job, merged))
             for template in _extends(job, merged):

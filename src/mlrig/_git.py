@@ -7,7 +7,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from mlrig.errors import EnvironmentProblem
+from mlrig.errors import EnvironmentProblem, InvalidInputError
 
 # Used only when the user has no identity configured, so that a commit never fails.
 _FALLBACK_IDENTITY = {
@@ -60,3 +60,20 @@ def commit_all(repo: Path, message: str) -> str:
     # --no-verify: user-wide hooks must not block or alter mlrig's own commits.
     run_git(repo, "commit", "--quiet", "--no-verify", "--message", message, env=env)
     return run_git(repo, "rev-parse", "HEAD")
+
+
+def toplevel(project: Path, why: str) -> Path:
+    """The top folder of the git work tree holding ``project``, which has a commit.
+
+    ``why`` says in the error why the command needs git, e.g. "mlrig update merges
+    template changes with git". Raises :class:`InvalidInputError` otherwise.
+    """
+    top = run_git(project, "rev-parse", "--show-toplevel", check=False)
+    if not top:
+        raise InvalidInputError(
+            f"{project} is not in a git repository; {why}: run "
+            "`git init && git add -A && git commit -m init` first"
+        )
+    if not run_git(project, "rev-parse", "--verify", "--quiet", "HEAD", check=False):
+        raise InvalidInputError(f"{project} has no commit yet; commit the project first")
+    return Path(top)

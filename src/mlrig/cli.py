@@ -62,6 +62,18 @@ def _parse_data(
     return data
 
 
+_ref_option = click.option(
+    "--ref",
+    metavar="REF",
+    help="Template version (tag, branch or commit) [default: the newest version tag].",
+)
+_trust_option = click.option(
+    "--trust",
+    is_flag=True,
+    help="Let the template run its tasks, migrations and Jinja extensions.",
+)
+
+
 def _questions_epilog() -> str:
     lines = ["\b", "Questions (KEY for -d, then its choices and [default]):"]
     advanced = []
@@ -74,10 +86,11 @@ def _questions_epilog() -> str:
             default = "yes" if default else "no"
         choices = " | ".join(question.choices) or question.help
         lines.append(f"  {question.name:<20} {choices} [{default}]")
-    lines.append(
-        f"Never asked (a repository's own commands, '' = the starter's, 'none' = no such "
-        f"stage; mlrig adopt sets them): {', '.join(advanced)}"
-    )
+    lines += [
+        "Never asked; a repository's own command per stage ('' = the starter's,",
+        "'none' = no such stage), set by mlrig adopt:",
+        f"  {', '.join(advanced)}",
+    ]
     return "\n".join(lines)
 
 
@@ -109,16 +122,8 @@ def _questions_epilog() -> str:
     "URL (file://, https://, ssh://, git@host:owner/repo.git) or gh:OWNER/REPO, gl:OWNER/REPO; "
     "@REF pins a tag or commit.",
 )
-@click.option(
-    "--ref",
-    metavar="REF",
-    help="Template version (tag, branch or commit) [default: the newest version tag].",
-)
-@click.option(
-    "--trust",
-    is_flag=True,
-    help="Let the template run its tasks, migrations and Jinja extensions.",
-)
+@_ref_option
+@_trust_option
 def new(
     dest: Path,
     data: dict[str, str],
@@ -449,16 +454,8 @@ def _print_bring_in(result: AdoptResult, template: str | None = None) -> None:
     help="House template to link to instead of the built-in one (SRC as for mlrig new; "
     "default: the template of your mlrig config, if any).",
 )
-@click.option(
-    "--ref",
-    metavar="REF",
-    help="Template version (tag, branch or commit) [default: the newest version tag].",
-)
-@click.option(
-    "--trust",
-    is_flag=True,
-    help="Let the template run its tasks, migrations and Jinja extensions.",
-)
+@_ref_option
+@_trust_option
 def adopt(
     dest: Path,
     data: dict[str, str],

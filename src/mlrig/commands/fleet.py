@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from mlrig._git import commit_all, run_git
+from mlrig._git import commit_all, run_git, toplevel
 from mlrig.commands.check import check
 from mlrig.errors import Interrupted, InvalidInputError, MlrigError
 
@@ -404,7 +404,7 @@ def _check_one(project: Path) -> RepoStatus:
 def _update_one(project: Path, *, trust: bool) -> RepoStatus:
     from mlrig.commands.update import update
 
-    top = _toplevel(project)
+    top = toplevel(project, "fleet update commits on a new branch")
     state = check(project)
     if not state.behind:
         return RepoStatus(
@@ -487,15 +487,3 @@ def _update_one(project: Path, *, trust: bool) -> RepoStatus:
         branch=branch,
         commit=commit,
     )
-
-
-def _toplevel(project: Path) -> Path:
-    top = run_git(project, "rev-parse", "--show-toplevel", check=False)
-    if not top:
-        raise InvalidInputError(
-            f"{project} is not in a git repository; fleet update commits on a new branch, "
-            "so run `git init && git add -A && git commit -m init` in it first"
-        )
-    if not run_git(project, "rev-parse", "--verify", "--quiet", "HEAD", check=False):
-        raise InvalidInputError(f"{project} has no commit yet; commit the project first")
-    return Path(top)

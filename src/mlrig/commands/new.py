@@ -6,7 +6,8 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,10 +33,10 @@ __all__ = [
     "builtin_presets",
     "check_destination",
     "choose_template",
-    "make_parents",
     "new",
     "render_template",
     "resolve_template_answers",
+    "staged",
     "template_presets",
 ]
 
@@ -117,10 +118,7 @@ def new(
 
     if git:
         find_git()
-    created = make_parents(dest.parent)
-    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.mlrig-", dir=dest.parent))
-    try:
-        out = staging / dest.name
+    with staged(dest) as out:
         render_template(source, ref, out, answers, info=info, trust=trust)
         files = _list_files(out)
         warnings = _warnings(out, answers, info)
@@ -128,6 +126,22 @@ def new(
         if git:
             run_git(out, "init", "--quiet", "--initial-branch=main")
             commit = commit_all(out, f"Initial commit from mlrig {__version__}")
+    return NewResult(dest, files, commit, False, warnings)
+
+
+@contextmanager
+def staged(dest: Path) -> Iterator[Path]:
+    """A directory to build ``dest`` in, beside it, moved into place when the block ends.
+
+    ``dest`` is an absolute path that does not exist or is an empty directory. If
+    the block raises (an error, Ctrl-C), the staging directory and any parents of
+    ``dest`` created for it are removed, and ``dest`` is left as it was.
+    """
+    created = _make_parents(dest.parent)
+    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.mlrig-", dir=dest.parent))
+    try:
+        out = staging / dest.name
+        yield out
         if dest.is_dir():
             for child in out.iterdir():
                 child.rename(dest / child.name)
@@ -139,7 +153,6 @@ def new(
             directory.rmdir()
         raise
     shutil.rmtree(staging, ignore_errors=True)
-    return NewResult(dest, files, commit, False, warnings)
 
 
 def choose_template(
@@ -385,7 +398,7 @@ def _list_files(root: Path) -> tuple[str, ...]:
     )
 
 
-def make_parents(directory: Path) -> list[Path]:
+def _make_parents(directory: Path) -> list[Path]:
     """Create ``directory`` and its missing parents; return the created ones, deepest first."""
     missing: list[Path] = []
     while not directory.exists():

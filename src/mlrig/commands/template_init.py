@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from mlrig._git import commit_all, find_git, run_git
 from mlrig._version import __version__
-from mlrig.commands.new import check_destination, make_parents
+from mlrig.commands.new import check_destination, staged
 from mlrig.templates import builtin_template
 
 __all__ = ["FIRST_VERSION", "TemplateInitResult", "house_files", "template_init"]
@@ -54,10 +53,7 @@ def template_init(dest: Path) -> TemplateInitResult:
     dest = Path(os.path.abspath(dest))
     check_destination(dest)
     find_git()
-    created = make_parents(dest.parent)
-    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.mlrig-", dir=dest.parent))
-    try:
-        out = staging / dest.name
+    with staged(dest) as out:
         shutil.copytree(builtin_template(), out, ignore=_IGNORED)
         shutil.copytree(house_files(), out, ignore=_IGNORED, dirs_exist_ok=True)
         for path in out.rglob("*"):
@@ -67,17 +63,6 @@ def template_init(dest: Path) -> TemplateInitResult:
         run_git(out, "init", "--quiet", "--initial-branch=main")
         commit = commit_all(out, f"House template {FIRST_VERSION} from mlrig {__version__}")
         run_git(out, "tag", FIRST_VERSION)
-        if dest.is_dir():
-            for child in out.iterdir():
-                child.rename(dest / child.name)
-        else:
-            out.rename(dest)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        for directory in created:
-            directory.rmdir()
-        raise
-    shutil.rmtree(staging, ignore_errors=True)
     return TemplateInitResult(dest, files, commit, FIRST_VERSION)
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from mlrig._git import commit_all, run_git
+from mlrig._git import commit_all, run_git, toplevel
 from mlrig._record import ANSWERS_FILE, read_record
 from mlrig.errors import EnvironmentProblem, Interrupted, InvalidInputError
 from mlrig.templates import builtin_bundle, is_builtin, template_versions
@@ -83,7 +83,7 @@ def update(
     project = Path(os.path.abspath(dest))
     if not project.is_dir():
         raise InvalidInputError(f"{project} is not a directory")
-    top = _toplevel(project)
+    top = toplevel(project, "mlrig update merges template changes with git")
     record = read_record(project)
     source = str(builtin_bundle()) if is_builtin(record.src_path) else record.src_path
     versions = template_versions(source)
@@ -180,18 +180,6 @@ def _scratch_root(top: Path) -> str | None:
     listing = run_git(top, "ls-tree", "-r", "-l", "--full-tree", "HEAD")
     tracked = sum(int(size) for size in re.findall(r"^\S+ blob \S+ +(\d+)\t", listing, re.M))
     return str(shm) if shutil.disk_usage(shm).free > 2 * tracked + (256 << 20) else None
-
-
-def _toplevel(project: Path) -> Path:
-    top = run_git(project, "rev-parse", "--show-toplevel", check=False)
-    if not top:
-        raise InvalidInputError(
-            f"{project} is not in a git repository; mlrig update merges template changes "
-            "with git: run `git init && git add -A && git commit -m init` first"
-        )
-    if not run_git(project, "rev-parse", "--verify", "--quiet", "HEAD", check=False):
-        raise InvalidInputError(f"{project} has no commit yet; commit the project first")
-    return Path(top)
 
 
 def _target_version(to: str | None, versions: tuple[str, ...], current: str) -> str:
