@@ -622,9 +622,7 @@ def test_add_ci_to_an_unmanaged_repo_runs_its_own_commands_and_skips_starter_sta
     result = run_cli("add", "ci", str(repo))
 
     assert result.exit_code == 0, result.output + result.stderr
-    assert re.search(
-        r"data_command +none +default +\(mlrig add ci brings no starter", result.output
-    )
+    assert re.search(r"data_command +none +default +\(left out: the starter.s code", result.output)
     inserted = "".join(only_insertions(workflow, (repo / ".github/workflows/ci.yml").read_text()))
     # Only the train job is new (the user has lint and test); it runs the Makefile's target.
     assert "\n  train:\n" in inserted
@@ -713,3 +711,20 @@ def test_every_gallery_repo_keeps_its_content_through_adopt_and_update(
             only_insertions(old_text.decode(), new_bytes.decode())
         else:
             assert after[path] == content, f"{path} changed"
+
+
+def test_adopt_leaves_out_starter_stages_when_the_repo_has_its_own_dataset(
+    tmp_path: Path,
+) -> None:
+    """The starter's data checks, gate and monitoring read data/train.csv with its
+    own columns: on a repo with a data/train.csv of its own they would fail."""
+    repo = make_github_matrix(tmp_path)
+    assert (repo / "data/train.csv").is_file()
+
+    result = run_cli("adopt", str(repo), "--preview")
+
+    assert result.exit_code == 0, result.output + result.stderr
+    for name in ("data_command", "evaluate_command", "monitoring_schedule"):
+        assert re.search(rf"{name} +none +default +\(left out", result.output), result.output
+    assert re.search(r"train_command +make train +Makefile", result.output)
+    assert "monitor.yml" not in result.output

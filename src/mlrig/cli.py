@@ -398,8 +398,13 @@ def _print_bring_in(result: AdoptResult, template: str | None = None) -> None:
             shown = "(the starter's)" if name.endswith("_command") and value == "" else value
             source = "-d" if name in result.overrides else item.source
             note = f"  ({item.note})" if item.note and name not in result.overrides else ""
-            if name.endswith("_command") and value != item.value and name not in result.overrides:
-                note = f"  (mlrig add {result.component} brings no starter code to run)"
+            if value != item.value and name not in result.overrides:
+                note = (
+                    "  (left out: the starter's code for it would not run here; "
+                    "set your own with -d)"
+                    if value == "none"
+                    else "  (needed by this component)"
+                )
             click.echo(f"  {name:<20} {shown!s:<24} {source}{note}")
         unused = {
             kind: item

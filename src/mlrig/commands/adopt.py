@@ -82,6 +82,9 @@ _COMPONENT_ANSWERS: dict[Component, tuple[str, object, object]] = {
 }
 _PIPELINE = re.compile(r"\.github/workflows/[^/]+\.ya?ml|\.gitlab-ci\.yml")
 _STARTER_ONLY = ("data_command", "train_command", "evaluate_command")
+# The starter's dataset: its data checks, training and monitoring read this file
+# and expect its columns.
+_STARTER_DATA = "data/train.csv"
 _QUESTION_NAMES = frozenset(q.name for q in QUESTIONS)
 # git's markers of an operation in progress, relative to the git directory.
 _IN_PROGRESS = {
@@ -185,13 +188,22 @@ def adopt(
         key, off, on = _COMPONENT_ANSWERS[component]
         if given.get(key) == off:
             given[key] = on
-    if component is not None:
-        # Without the starter package (only a full adopt writes it), the starter's
-        # data, train and evaluate commands have nothing to run: leave those stages
-        # out unless the repo has its own command. Lint and test are generic.
+    # The starter's data, train and evaluate commands run the starter package on the
+    # starter's dataset. Without the package (only a full adopt writes it), or when
+    # the repo has a data/train.csv of its own (other columns), they cannot run:
+    # leave those stages out unless the repo has its own command. Lint and test are
+    # generic. The starter's monitoring job reads that file too.
+    own_data = (project / _STARTER_DATA).exists()
+    if component is not None or own_data:
         for kind in _STARTER_ONLY:
             if inference.answers[kind].source == "default":
                 given[kind] = "none"
+    if (
+        component is None
+        and own_data
+        and inference.answers["monitoring_schedule"].source == ("default")
+    ):
+        given["monitoring_schedule"] = "none"
     given.update(overrides or {})
     info = _house_template(template, trust)
     answers: Answers | Mapping[str, object]
