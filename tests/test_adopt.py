@@ -728,3 +728,18 @@ def test_adopt_leaves_out_starter_stages_when_the_repo_has_its_own_dataset(
         assert re.search(rf"{name} +none +default +\(left out", result.output), result.output
     assert re.search(r"train_command +make train +Makefile", result.output)
     assert "monitor.yml" not in result.output
+
+
+@pytest.mark.parametrize("component", ["tests", "monitoring"])
+def test_add_refuses_starter_code_to_a_repo_without_the_starter_package(
+    tmp_path: Path, component: str
+) -> None:
+    repo = make_no_ci(tmp_path)
+    before = snapshot(repo)
+
+    result = run_cli("add", component, str(repo))
+
+    assert result.exit_code == 2
+    assert "run `mlrig adopt` to bring both" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert snapshot(repo) == before

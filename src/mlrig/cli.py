@@ -506,8 +506,9 @@ def add(component: str, dest: Path, preview: bool) -> int:
     """Add one COMPONENT of mlrig's template to the git repository DEST (default: here).
 
     A repository linked to mlrig gets the component at its recorded template
-    version and answers; any other is adopted with only that component. Same
-    rules and exit codes as `mlrig adopt`.
+    version and answers; any other is adopted with only that component (not tests
+    or monitoring, whose code imports the starter package: run `mlrig adopt`).
+    Same rules and exit codes as `mlrig adopt`.
     """
     from typing import cast
 

@@ -82,6 +82,9 @@ _COMPONENT_ANSWERS: dict[Component, tuple[str, object, object]] = {
 }
 _PIPELINE = re.compile(r"\.github/workflows/[^/]+\.ya?ml|\.gitlab-ci\.yml")
 _STARTER_ONLY = ("data_command", "train_command", "evaluate_command")
+# Components whose files are code that imports the starter package: on a repo
+# without it (not adopted) they could only fail.
+_NEEDS_STARTER: dict[Component, str] = {"tests": "tests", "monitoring": "monitoring job"}
 # The starter's dataset: its data checks, training and monitoring read this file
 # and expect its columns.
 _STARTER_DATA = "data/train.csv"
@@ -238,7 +241,9 @@ def add(component: Component, dest: Path, *, preview: bool = False) -> AdoptResu
     A repo linked to the built-in template gets the component's files and jobs
     rendered at its recorded template version with its recorded answers (turned
     on when the component needs it, e.g. ``docker``); any other repo is adopted
-    with only that component. Errors as for :func:`adopt`.
+    with only that component, except ``tests`` and ``monitoring``, whose code
+    imports the starter package (:class:`InvalidInputError`: adopt first).
+    Errors as for :func:`adopt`.
     """
     if component not in COMPONENTS:
         raise InvalidInputError(
@@ -246,6 +251,13 @@ def add(component: Component, dest: Path, *, preview: bool = False) -> AdoptResu
         )
     project = _check_repo(dest)
     if not (project / ANSWERS_FILE).exists():
+        if component in _NEEDS_STARTER:
+            raise InvalidInputError(
+                f"mlrig add {component} brings the starter project's {_NEEDS_STARTER[component]}, "
+                f"which import its package; {project} is not linked to mlrig, so run "
+                "`mlrig adopt` to bring both (it never overwrites your files), or "
+                "`mlrig add ci` for the pipeline alone"
+            )
         return adopt(project, preview=preview, component=component)
     record = read_record(project)
     if not is_builtin(record.src_path):
