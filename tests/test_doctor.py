@@ -82,7 +82,8 @@ def test_github_matrix_lint_and_tests_but_no_ml_stages(reports: dict[str, Doctor
     for stage in ("data checks", "training smoke run", "metric gate"):
         assert stage in gaps.detail
     assert "deploy" not in report.ci.covered("tests")
-    assert finding(report, "no-monitoring").fix == "mlrig add monitoring"
+    # Not managed: the starter's monitoring comes with the starter package, by adopt.
+    assert finding(report, "no-monitoring").fix == "mlrig adopt"
     assert (len(report.tests.files), report.tests.functions) == (1, 2)
 
 
@@ -171,7 +172,7 @@ def test_requirements_only_loose_requirements_and_no_tests(
     assert "requirements.txt: pandas" in unpinned.detail
     assert "xgboost~=2.0" in unpinned.detail
     assert "requirements.in" in unpinned.fix
-    assert finding(report, "no-tests").fix == "mlrig add tests"
+    assert finding(report, "no-tests").fix == "mlrig adopt"
 
 
 def test_poetry_lock_and_circleci(reports: dict[str, DoctorReport]) -> None:
@@ -193,7 +194,7 @@ def test_notebooks_no_test_runs_are_reported(reports: dict[str, DoctorReport]) -
         "notebooks/scratch/quick-look.ipynb",
     )
     assert untested.severity == "medium"  # and no tests at all
-    assert untested.fix == "mlrig add tests"
+    assert untested.fix == "mlrig adopt"
     assert "no-tests" in ids(report)
 
 

@@ -572,7 +572,8 @@ def _ci_findings(report: DoctorReport) -> list[DoctorFinding]:
                 "No scheduled monitoring run",
                 "No pipeline runs on a schedule, so model quality on fresh data is never "
                 "re-checked between pushes.",
-                "mlrig add monitoring",
+                # The starter's monitoring code needs the starter package: adopt brings both.
+                "mlrig add monitoring" if report.managed else "mlrig adopt",
             )
         )
     if not report.tests.files:
@@ -583,7 +584,8 @@ def _ci_findings(report: DoctorReport) -> list[DoctorFinding]:
                 "No tests",
                 "No test_*.py or *_test.py file: a change that breaks data loading or "
                 "training is noticed only in production.",
-                "mlrig add tests",
+                # The starter's tests need the starter package: adopt brings both.
+                "mlrig add tests" if report.managed else "mlrig adopt",
             )
         )
     if report.notebooks and not report.notebooks_tested:
@@ -595,7 +597,7 @@ def _ci_findings(report: DoctorReport) -> list[DoctorFinding]:
                 f"{_listed(list(report.notebooks))}. Move the code they define into the "
                 "package and test it there, or execute the notebooks in the tests "
                 "(pytest --nbmake).",
-                "mlrig add tests",
+                "mlrig add tests" if report.managed else "mlrig adopt",
                 report.notebooks,
             )
         )
