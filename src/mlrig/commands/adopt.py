@@ -254,7 +254,7 @@ def add(component: Component, dest: Path, *, preview: bool = False) -> AdoptResu
         if component in _NEEDS_STARTER:
             raise InvalidInputError(
                 f"mlrig add {component} brings the starter project's {_NEEDS_STARTER[component]}, "
-                f"which import its package; {project} is not linked to mlrig, so run "
+                f"whose code imports the starter package; {project} is not linked to mlrig, so run "
                 "`mlrig adopt` to bring both (it never overwrites your files), or "
                 "`mlrig add ci` for the pipeline alone"
             )
