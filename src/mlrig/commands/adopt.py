@@ -366,20 +366,10 @@ def _bring_in(
 
 def _render(out: Path, answers: Answers | Mapping[str, object], version: str | None) -> None:
     # Imported here: copier takes most of a second to import.
-    from copier import run_copy
     from copier.errors import CopierError
 
     try:
-        run_copy(
-            str(builtin_bundle()),
-            out,
-            data=answers.to_data() if isinstance(answers, Answers) else dict(answers),
-            vcs_ref=version,
-            defaults=True,
-            quiet=True,
-            overwrite=True,
-            unsafe=False,
-        )
+        render_template(str(builtin_bundle()), version, out, answers)
     except CopierError as exc:
         raise EnvironmentProblem(f"cannot render the built-in template: {exc}") from None
 

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Literal
 
 from mlrig._git import commit_all, run_git, toplevel
-from mlrig.commands.check import check
+from mlrig.commands.check import CheckResult, check
 from mlrig.errors import Interrupted, InvalidInputError, MlrigError
 
 __all__ = [
@@ -368,17 +368,21 @@ def _update_repo(project: Path, *, trust: bool) -> RepoStatus:
     return _guarded(functools.partial(_update_one, trust=trust), project)
 
 
+def _current(project: Path, state: CheckResult) -> RepoStatus:
+    return RepoStatus(
+        project,
+        "current",
+        state.current,
+        state.latest,
+        "on the newest template version",
+        state.template,
+    )
+
+
 def _check_one(project: Path) -> RepoStatus:
     state = check(project)
     if not state.behind:
-        return RepoStatus(
-            project,
-            "current",
-            state.current,
-            state.latest,
-            "on the newest template version",
-            state.template,
-        )
+        return _current(project, state)
     # A platform team wants to tell "behind" from "behind, update waiting for review".
     branch = f"{BRANCH_PREFIX}{state.latest}"
     waiting = run_git(
@@ -407,14 +411,7 @@ def _update_one(project: Path, *, trust: bool) -> RepoStatus:
     top = toplevel(project, "fleet update commits on a new branch")
     state = check(project)
     if not state.behind:
-        return RepoStatus(
-            project,
-            "current",
-            state.current,
-            state.latest,
-            "on the newest template version",
-            state.template,
-        )
+        return _current(project, state)
     dirty = run_git(project, "status", "--porcelain", "--untracked-files=all", "--", ".")
     if dirty:
         lines = dirty.splitlines()

@@ -252,7 +252,8 @@ def render_template(
     from copier import run_copy
 
     data = answers.to_data() if isinstance(answers, Answers) else dict(answers)
-    if info is None:
+
+    def copy(*, unsafe: bool) -> None:
         run_copy(
             source,
             out,
@@ -261,23 +262,18 @@ def render_template(
             defaults=True,
             quiet=True,
             overwrite=True,
-            unsafe=False,
+            unsafe=unsafe,
         )
+
+    if info is None:
+        # The built-in template runs no code, and its answers are already valid.
+        copy(unsafe=False)
         return
     from copier.errors import CopierError
     from plumbum import ProcessExecutionError
 
     try:
-        run_copy(
-            source,
-            out,
-            data=data,
-            vcs_ref=ref,
-            defaults=True,
-            quiet=True,
-            overwrite=True,
-            unsafe=trust,
-        )
+        copy(unsafe=trust)
     except ProcessExecutionError as exc:
         detail = (str(exc.stderr).strip().splitlines() or ["git failed"])[-1]
         raise EnvironmentProblem(f"cannot fetch template {info.spec}: {detail}") from None
