@@ -15,6 +15,7 @@ import pytest
 
 from mlrig import Answers, new
 from mlrig.commands.adopt import adopt
+from mlrig.commands.update import UpdateResult, update
 from mlrig.templates import builtin_bundle
 from mlrig.validate import validate_pipelines
 from tests.conftest import make_answers, run_cli
@@ -456,6 +457,24 @@ def _newer_template(tmp_path: Path, pipeline: str, old: str, new_text: str) -> P
     return clone
 
 
+def _adopt_then_update(
+    tmp_path: Path, repo: Path, pipeline: str, old: str, new_text: str
+) -> tuple[dict[str, tuple[str, bytes | str]], UpdateResult]:
+    """Adopt ``repo``, commit, then update it to a newer template (see _newer_template).
+
+    Returns the snapshot right after adopting, and the update's result.
+    """
+    adopt(repo)
+    template = _newer_template(tmp_path, pipeline, old, new_text)
+    answers = repo / ".copier-answers.yml"
+    answers.write_text(
+        re.sub(r"^_src_path: .*$", f"_src_path: {template}", answers.read_text(), flags=re.M)
+    )
+    commit_project(repo, "adopt mlrig")
+    adopted = snapshot(repo)
+    return adopted, update(repo)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("make", "pipeline", "old", "new_text"),
@@ -473,21 +492,11 @@ def _newer_template(tmp_path: Path, pipeline: str, old: str, new_text: str) -> P
 def test_update_after_adopt_keeps_user_jobs_comments_and_files(
     tmp_path: Path, make: Callable[[Path], Path], pipeline: str, old: str, new_text: str
 ) -> None:
-    from mlrig.commands.update import update
-
     repo = make(tmp_path)
     name = ".gitlab-ci.yml" if "gitlab" in pipeline else ".github/workflows/ci.yml"
     original = (repo / name).read_text()
-    adopt(repo)
-    template = _newer_template(tmp_path, pipeline, old, new_text)
-    answers = repo / ".copier-answers.yml"
-    answers.write_text(
-        re.sub(r"^_src_path: .*$", f"_src_path: {template}", answers.read_text(), flags=re.M)
-    )
-    commit_project(repo, "adopt mlrig")
-    adopted = snapshot(repo)
 
-    result = update(repo)
+    adopted, result = _adopt_then_update(tmp_path, repo, pipeline, old, new_text)
 
     assert result.to_version == "v99.0.0"
     assert result.conflicts == ()
@@ -671,12 +680,10 @@ def test_adopt_links_a_repo_to_a_house_template(tmp_path: Path) -> None:
 def test_every_gallery_repo_keeps_its_content_through_adopt_and_update(
     tmp_path: Path, name: str
 ) -> None:
-    from mlrig.commands.update import update
-
     repo = GALLERY[name](tmp_path)
     before = snapshot(repo)
-    adopt(repo)
-    github = (repo / ".github/workflows/ci.yml").is_file()
+    # mlrig's pipeline goes where the repository's CI is: GitLab's, else GitHub's.
+    github = not (repo / ".gitlab-ci.yml").is_file()
     pipeline, old, new_text = (
         ("workflows/ci.yml", "timeout-minutes: 30", "timeout-minutes: 45")
         if github
@@ -686,14 +693,7 @@ def test_every_gallery_repo_keeps_its_content_through_adopt_and_update(
             "  timeout: 45m\n  script:\n{%- if train_command %}",
         )
     )
-    template = _newer_template(tmp_path, pipeline, old, new_text)
-    answers = repo / ".copier-answers.yml"
-    answers.write_text(
-        re.sub(r"^_src_path: .*$", f"_src_path: {template}", answers.read_text(), flags=re.M)
-    )
-    commit_project(repo, "adopt mlrig")
-
-    result = update(repo)
+    _, result = _adopt_then_update(tmp_path, repo, pipeline, old, new_text)
 
     assert result.to_version == "v99.0.0"
     assert result.conflicts == ()
