@@ -20,20 +20,12 @@ import os
 import resource
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-BIN = Path(sys.executable).parent
-ENV = {
-    **os.environ,
-    "GIT_AUTHOR_NAME": "bench",
-    "GIT_AUTHOR_EMAIL": "bench@example.invalid",
-    "GIT_COMMITTER_NAME": "bench",
-    "GIT_COMMITTER_EMAIL": "bench@example.invalid",
-}
-ENV.pop("PYTHONDONTWRITEBYTECODE", None)  # measure with bytecode caches, as users run
+from _common import BIN, ENV
+
 WORKFLOW = """\
 name: CI
 on: [push, pull_request]

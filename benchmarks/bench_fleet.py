@@ -35,19 +35,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from _common import BIN, ENV
+
 from mlrig import new
 from mlrig.commands.fleet import fleet_check
 from mlrig.templates import template_versions
 
-BIN = Path(sys.executable).parent
-ENV = {
-    **os.environ,
-    "GIT_AUTHOR_NAME": "bench",
-    "GIT_AUTHOR_EMAIL": "bench@example.invalid",
-    "GIT_COMMITTER_NAME": "bench",
-    "GIT_COMMITTER_EMAIL": "bench@example.invalid",
-}
-ENV.pop("PYTHONDONTWRITEBYTECODE", None)  # measure with bytecode caches, as users run
 COPIER_YML = (
     "_subdirectory: project\n_answers_file: .copier-answers.yml\n_templates_suffix: .jinja\n"
     "project:\n  type: str\n  default: demo\n"

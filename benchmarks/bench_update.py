@@ -16,7 +16,6 @@ of N; the project is reset with git between runs):
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import statistics
 import subprocess
@@ -25,17 +24,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from mlrig import builtin_template, new, resolve_answers
+from _common import BIN, ENV
 
-BIN = Path(sys.executable).parent
-ENV = {
-    **os.environ,
-    "GIT_AUTHOR_NAME": "bench",
-    "GIT_AUTHOR_EMAIL": "bench@example.invalid",
-    "GIT_COMMITTER_NAME": "bench",
-    "GIT_COMMITTER_EMAIL": "bench@example.invalid",
-}
-ENV.pop("PYTHONDONTWRITEBYTECODE", None)  # measure with bytecode caches, as users run
+from mlrig import builtin_template, new, resolve_answers
 
 
 def git(cwd: Path, *args: str) -> None:
