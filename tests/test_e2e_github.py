@@ -211,13 +211,11 @@ def run_act(
     workdir: Path,
     cache: Path,
     workflow: Path | None = None,
-    concurrent_jobs: int | None = None,
 ) -> ActRun:
     """Run ``job`` (and the jobs it needs) of ``project``'s CI for a push, with act.
 
     ``job`` None runs every job of ``workflow``. ``workdir`` receives act's own files
     and the uploaded artifacts; ``cache`` holds the uv and pip caches.
-    ``concurrent_jobs`` caps how many jobs act runs at once (default: one per CPU).
     """
     workflow = workflow or project / WORKFLOW
     home, artifacts = workdir / "home", workdir / "artifacts"
@@ -245,7 +243,6 @@ def run_act(
         "--env",
         f"MLRIG_E2E_ARTIFACTS={artifacts}",
         "--json",
-        *(["--concurrent-jobs", str(concurrent_jobs)] if concurrent_jobs else []),
     ]
     for uses, stub in action_stubs(workflow).items():
         argv += ["--local-repository", f"{uses}={stub}"]
@@ -400,9 +397,7 @@ def test_stubs_refuse_what_they_cannot_honour(
     path = tmp_path / "workflows" / "stubs.yml"
     path.parent.mkdir()
     path.write_text(yaml.safe_dump(workflow, sort_keys=False), encoding="utf-8")
-    # One job at a time: while several jobs ran at once, act 0.2.89 now and then lost
-    # the last line a failing step printed (seen in CI: the cache stub's ::error line).
-    run = run_act(healthy, None, tmp_path / "act", package_cache, workflow=path, concurrent_jobs=1)
+    run = run_act(healthy, None, tmp_path / "act", package_cache, workflow=path)
     run.check(run.job_results == dict.fromkeys(jobs, "failure"), "every job must fail")
     expected = {
         "uv-python": f"the workflow asks for Python 2.7; this host offers {PYTHON}",

@@ -3,7 +3,9 @@
 # IF_NO_FILES_FOUND, OVERWRITE and INCLUDE_HIDDEN; the test sets MLRIG_E2E_ARTIFACTS.
 set -euo pipefail
 shopt -s nullglob globstar dotglob
-fail() { echo "::error title=upload-artifact stub::$*"; exit 1; }
+# act 0.2.89 reads a step's output while the step runs and now and then missed
+# the last line of one that exited at once (flaky CI): give it a moment.
+fail() { echo "::error title=upload-artifact stub::$*"; sleep 0.5; exit 1; }
 [[ -n "${MLRIG_E2E_ARTIFACTS:-}" ]] ||
   fail "MLRIG_E2E_ARTIFACTS must name the directory that receives the artifacts"
 case "$NAME" in

@@ -2,7 +2,9 @@
 # Body of the setup-uv stub (see action.yml). Inputs arrive as WANT_UV, WANT_PYTHON and
 # UNSUPPORTED (names of set inputs the stub cannot honour); the test sets MLRIG_E2E_*.
 set -euo pipefail
-fail() { echo "::error title=setup-uv stub::$*"; exit 1; }
+# act 0.2.89 reads a step's output while the step runs and now and then missed
+# the last line of one that exited at once (flaky CI): give it a moment.
+fail() { echo "::error title=setup-uv stub::$*"; sleep 0.5; exit 1; }
 if [[ -n "${UNSUPPORTED// /}" ]]; then
   fail "input(s) not implemented by the offline stub: $UNSUPPORTED"
 fi
