@@ -39,8 +39,8 @@ class TemplateRepo:
         path.mkdir(parents=True)
         git(path, "init", "--quiet", "--initial-branch=main")
 
-    def release(self, tag: str, copier_yml: str, files: dict[str, str]) -> None:
-        """Replace the template's content with ``files`` and tag it ``tag``."""
+    def release(self, tag: str, copier_yml: str, files: dict[str, str | bytes]) -> None:
+        """Replace the template's content with ``files`` (text, or bytes as they are) and tag it."""
         for entry in self.path.iterdir():
             if entry.name != ".git":
                 shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
@@ -53,7 +53,10 @@ class TemplateRepo:
         for name, content in files.items():
             target = project / name
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(content)
+            if isinstance(content, bytes):
+                target.write_bytes(content)
+            else:
+                target.write_text(content)
         git(self.path, "add", "--all")
         git(self.path, "commit", "--quiet", "--allow-empty", "-m", f"release {tag}")
         git(self.path, "tag", tag)

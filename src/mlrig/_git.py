@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import socket
 import subprocess
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from mlrig.errors import EnvironmentProblem, InvalidInputError
@@ -32,23 +36,30 @@ def run_git(repo: Path, *args: str, check: bool = True, env: dict[str, str] | No
     """Run ``git ARGS`` in ``repo`` and return its stripped stdout.
 
     With ``check``, a failure raises :class:`EnvironmentProblem` quoting git's last line.
-    Signing is off: a GPG prompt must never block mlrig.
+    Signing is off: a GPG prompt must never block mlrig. Bytes that are not UTF-8
+    (a latin-1 file name) come back as surrogate escapes, as :func:`os.fsdecode` does.
     """
+    return git_output(repo, *args, check=check, env=env).decode("utf-8", "surrogateescape").strip()
+
+
+def git_output(
+    repo: Path, *args: str, check: bool = True, env: dict[str, str] | None = None
+) -> bytes:
+    """Like :func:`run_git`, but stdout as git wrote it: bytes, unstripped (contents, ``-z``)."""
     proc = subprocess.run(
         [find_git(), "-c", "commit.gpgsign=false", *args],
         cwd=repo,
         capture_output=True,
-        text=True,
         env=env,
         check=False,
         stdin=subprocess.DEVNULL,
     )
     if check and proc.returncode != 0:
-        detail = proc.stderr.strip().splitlines()
+        detail = proc.stderr.decode(errors="replace").strip().splitlines()
         raise EnvironmentProblem(
             f"git {args[0]} failed in {repo}: {detail[-1] if detail else 'no output'}"
         )
-    return proc.stdout.strip()
+    return proc.stdout
 
 
 def commit_all(repo: Path, message: str) -> str:
@@ -77,3 +88,125 @@ def toplevel(project: Path, why: str) -> Path:
     if not run_git(project, "rev-parse", "--verify", "--quiet", "HEAD", check=False):
         raise InvalidInputError(f"{project} has no commit yet; commit the project first")
     return Path(top)
+
+
+# git's markers of an operation in progress, relative to the git directory.
+_IN_PROGRESS = {
+    "MERGE_HEAD": "a merge",
+    "rebase-merge": "a rebase",
+    "rebase-apply": "a rebase or git am",
+    "CHERRY_PICK_HEAD": "a cherry-pick",
+    "REVERT_HEAD": "a revert",
+    "sequencer": "a cherry-pick or revert of several commits",
+    "BISECT_LOG": "a bisect",
+}
+
+
+def refuse_in_progress(repo: Path) -> None:
+    """Raise :class:`EnvironmentProblem` when ``repo`` is mid-merge, -rebase, -cherry-pick...
+
+    Writing into a work tree git is half-way through rewriting (a rebase stopped at
+    ``edit``, a detached HEAD of a bisect) would mix mlrig's change into that operation.
+    """
+    args = [arg for marker in _IN_PROGRESS for arg in ("--git-path", marker)]
+    paths = run_git(repo, "rev-parse", *args).splitlines()
+    for path, what in zip(paths, _IN_PROGRESS.values(), strict=True):
+        if (repo / path).exists():
+            raise EnvironmentProblem(
+                f"{repo} is in the middle of {what}; finish or abort it, then retry"
+            )
+
+
+_SCRATCH_OWNER = "owner"
+#: Name prefixes of the scratch folders of ``update`` and ``fleet update``.
+UPDATE_SCRATCH = "mlrig-update-"
+FLEET_SCRATCH = "mlrig-fleet-"
+
+
+@contextlib.contextmanager
+def scratch_worktree(
+    top: Path, commit: str, *, prefix: str, root: str | None = None
+) -> Iterator[tuple[Path, Path]]:
+    """A throw-away worktree of ``top`` detached at ``commit``: yields (scratch, worktree).
+
+    ``scratch`` is a fresh folder (in ``root``, default the system's temporary
+    directory) named ``prefix…``; ``worktree`` lies inside it. Both, and the
+    worktree's registration in the repository, are removed on the way out, also on
+    Ctrl-C. A SIGKILL cannot be cleaned up after: the folder records its owner (host
+    and process id) so that :func:`remove_stale_worktrees` can recognise it later.
+    """
+    scratch = Path(tempfile.mkdtemp(prefix=prefix, dir=root))
+    worktree = scratch / "worktree"
+    try:
+        claim(scratch)
+        run_git(
+            top,
+            "-c",
+            "checkout.workers=0",
+            # The user's hooks (post-checkout...) are not for mlrig's scratch copy.
+            "-c",
+            f"core.hooksPath={os.devnull}",
+            "worktree",
+            "add",
+            "--quiet",
+            "--detach",
+            str(worktree),
+            commit,
+        )
+        yield scratch, worktree
+    finally:
+        run_git(top, "worktree", "remove", "--force", str(worktree), check=False)
+        run_git(top, "worktree", "prune", check=False)
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def remove_stale_worktrees(top: Path) -> None:
+    """Remove scratch worktrees of ``top`` (and scratch folders) left by killed mlrig runs.
+
+    A scratch folder is stale when it is named like :func:`scratch_worktree`'s of
+    ``update`` or ``fleet update`` and the process that made it, on this host, is
+    gone. Folders of running mlrig processes, of other hosts and of other users are
+    left alone.
+    """
+    listing = run_git(top, "worktree", "list", "--porcelain", "-z", check=False)
+    registered = [
+        Path(entry.removeprefix("worktree "))
+        for entry in listing.split("\0")
+        if entry.startswith("worktree ")
+    ]
+    folders = {path.parent for path in registered if path.name == "worktree"}
+    for root in {tempfile.gettempdir(), "/dev/shm"}:
+        with contextlib.suppress(OSError):
+            folders.update(Path(root, name) for name in os.listdir(root))
+    for folder in folders:
+        if folder.name.startswith((UPDATE_SCRATCH, FLEET_SCRATCH)) and abandoned(folder):
+            run_git(top, "worktree", "remove", "--force", str(folder / "worktree"), check=False)
+            shutil.rmtree(folder, ignore_errors=True)
+    run_git(top, "worktree", "prune", check=False)
+
+
+def claim(folder: Path) -> None:
+    """Record this process (host and id) as the owner of ``folder``, for :func:`abandoned`."""
+    (folder / _SCRATCH_OWNER).write_text(f"{socket.gethostname()} {os.getpid()}\n")
+
+
+def abandoned(folder: Path) -> bool:
+    """True when the process that :func:`claim`-ed ``folder`` on this host is gone.
+
+    A folder without an owner was made by a process killed before it could claim it.
+    """
+    try:
+        host, pid = (folder / _SCRATCH_OWNER).read_text().split()
+    except FileNotFoundError:
+        return True
+    except (OSError, ValueError):
+        return False
+    if host != socket.gethostname():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except (OSError, ValueError):
+        return False
+    return False

@@ -58,3 +58,47 @@ def read_record(project: Path) -> TemplateRecord:
             "repository with version tags when the project was made, so it cannot be updated"
         )
     return TemplateRecord(src, version)
+
+
+def versions_behind(current: str, versions: tuple[str, ...]) -> int | None:
+    """How many of the template's ``versions`` (oldest first) are newer than ``current``.
+
+    ``None`` when ``current`` is neither one of them nor a version number to compare.
+    """
+    if current in versions:
+        return len(versions) - 1 - versions.index(current)
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        # copier records `git describe` output (v1.2.0-3-gabc1234) for untagged commits.
+        mine = Version(current.split("-", 1)[0])
+        return sum(Version(v) > mine for v in versions)
+    except InvalidVersion:
+        return None
+
+
+def refuse_ahead(
+    project: Path, record: TemplateRecord, versions: tuple[str, ...], *, builtin: bool
+) -> None:
+    """Raise :class:`InvalidInputError` when ``record`` is newer than every one of ``versions``.
+
+    That project was made or updated by a newer mlrig (built-in template) or from a
+    tag the template no longer has; comparing it as "behind" would offer a downgrade.
+    """
+    if record.version in versions or versions_behind(record.version, versions) != 0:
+        return
+    from packaging.version import Version
+
+    mine = Version(record.version.split("-", 1)[0])
+    if any(Version(v) == mine for v in versions):
+        return  # a commit after that tag (v1.2.0-3-gabc1234), not a newer version
+    if builtin:
+        raise InvalidInputError(
+            f"{project.name} is on template version {record.version}, newer than {versions[-1]}, "
+            "the newest this mlrig has: upgrade mlrig (pip install --upgrade mlrig)"
+        )
+    raise InvalidInputError(
+        f"{project.name} is on template version {record.version}, newer than {versions[-1]}, "
+        f"the newest tag of its template {record.src_path}: was the tag deleted? "
+        "restore it, or fix _commit in the answers file"
+    )

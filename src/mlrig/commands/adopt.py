@@ -28,7 +28,7 @@ from fnmatch import fnmatch
 from pathlib import Path
 from typing import Literal
 
-from mlrig._git import run_git
+from mlrig._git import refuse_in_progress, run_git
 from mlrig._infer import Inference, infer
 from mlrig._record import ANSWERS_FILE, read_record
 from mlrig._yamlmerge import job_names, merge_github, merge_gitlab, read_pipeline, select_jobs
@@ -89,14 +89,6 @@ _NEEDS_STARTER: dict[Component, str] = {"tests": "tests", "monitoring": "monitor
 # and expect its columns.
 _STARTER_DATA = "data/train.csv"
 _QUESTION_NAMES = frozenset(q.name for q in QUESTIONS)
-# git's markers of an operation in progress, relative to the git directory.
-_IN_PROGRESS = {
-    "MERGE_HEAD": "a merge",
-    "rebase-merge": "a rebase",
-    "rebase-apply": "a rebase or git am",
-    "CHERRY_PICK_HEAD": "a cherry-pick",
-    "REVERT_HEAD": "a revert",
-}
 
 
 @dataclass(frozen=True)
@@ -298,12 +290,7 @@ def _check_repo(dest: Path) -> Path:
             f"{project} is inside the git repository {top}; CI providers read pipelines only "
             "at a repository's top folder: run mlrig there"
         )
-    for marker, what in _IN_PROGRESS.items():
-        path = run_git(project, "rev-parse", "--git-path", marker)
-        if (project / path).exists():
-            raise EnvironmentProblem(
-                f"{project} is in the middle of {what}; finish or abort it, then retry"
-            )
+    refuse_in_progress(project)
     dirty = run_git(project, "status", "--porcelain", "--untracked-files=all", "--", ".")
     if dirty:
         first = dirty.splitlines()[0].split(maxsplit=1)[-1]

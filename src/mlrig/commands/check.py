@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlrig._record import read_record
+from mlrig._record import read_record, refuse_ahead
 from mlrig.templates import builtin_bundle, is_builtin, template_versions
 
 __all__ = ["CheckResult", "check"]
@@ -45,11 +45,13 @@ def check(dest: Path) -> CheckResult:
     """Compare the template version recorded in ``dest`` with the template's newest tag.
 
     Raises :class:`~mlrig.errors.InvalidInputError` when the project has no usable
-    answers file and :class:`~mlrig.errors.EnvironmentProblem` when the template
-    cannot be reached.
+    answers file or records a version newer than the template's newest (a newer
+    mlrig made it: no "behind" then), and :class:`~mlrig.errors.EnvironmentProblem`
+    when the template cannot be reached.
     """
     project = Path(os.path.abspath(dest))
     record = read_record(project)
     source = str(builtin_bundle()) if is_builtin(record.src_path) else record.src_path
-    latest = template_versions(source)[-1]
-    return CheckResult(project, source, record.version, latest)
+    versions = template_versions(source)
+    refuse_ahead(project, record, versions, builtin=is_builtin(record.src_path))
+    return CheckResult(project, source, record.version, versions[-1])

@@ -35,7 +35,7 @@ from mlrig._doctor_scan import (
     test_suite,
 )
 from mlrig._git import run_git
-from mlrig._record import ANSWERS_FILE, read_record
+from mlrig._record import ANSWERS_FILE, read_record, refuse_ahead, versions_behind
 from mlrig.errors import InvalidInputError, MlrigError
 from mlrig.templates import builtin_bundle, is_builtin, template_versions
 from mlrig.validate import Check, collect_checks, start_checks
@@ -448,24 +448,12 @@ def _template_status(project: Path, files: RepoFiles) -> tuple[bool, TemplateSta
     source = str(builtin_bundle()) if is_builtin(record.src_path) else record.src_path
     try:
         versions = template_versions(source)
+        refuse_ahead(project, record, versions, builtin=is_builtin(record.src_path))
     except MlrigError as exc:
         return True, TemplateStatus(source, record.version, None, None, str(exc))
     return True, TemplateStatus(
-        source, record.version, versions[-1], _versions_behind(record.version, versions)
+        source, record.version, versions[-1], versions_behind(record.version, versions)
     )
-
-
-def _versions_behind(current: str, versions: tuple[str, ...]) -> int | None:
-    if current in versions:
-        return len(versions) - 1 - versions.index(current)
-    from packaging.version import InvalidVersion, Version
-
-    try:
-        # copier records `git describe` output (v1.2.0-3-gabc1234) for untagged commits.
-        mine = Version(current.split("-", 1)[0])
-        return sum(Version(v) > mine for v in versions)
-    except InvalidVersion:
-        return None
 
 
 def _with_findings(report: DoctorReport, size_limit: int) -> DoctorReport:

@@ -27,9 +27,7 @@ from __future__ import annotations
 
 import functools
 import os
-import shutil
 import signal
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import BrokenExecutor, Executor, Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
@@ -37,7 +35,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from mlrig._git import commit_all, run_git, toplevel
+from mlrig._git import (
+    FLEET_SCRATCH,
+    commit_all,
+    refuse_in_progress,
+    run_git,
+    scratch_worktree,
+    toplevel,
+)
 from mlrig.commands.check import CheckResult, check
 from mlrig.errors import Interrupted, InvalidInputError, MlrigError
 
@@ -409,6 +414,8 @@ def _update_one(project: Path, *, trust: bool) -> RepoStatus:
     from mlrig.commands.update import update
 
     top = toplevel(project, "fleet update commits on a new branch")
+    # The branch is made from HEAD: a rebase's detached HEAD is no base for it.
+    refuse_in_progress(top)
     state = check(project)
     if not state.behind:
         return _current(project, state)
@@ -435,21 +442,8 @@ def _update_one(project: Path, *, trust: bool) -> RepoStatus:
             f"branch {branch} exists already; merge or delete it, then run again",
             state.template,
         )
-    scratch = Path(tempfile.mkdtemp(prefix="mlrig-fleet-"))
-    worktree = scratch / "worktree"
-    try:
-        # No hooks: a post-checkout hook is meant for the user's checkouts, not ours.
-        run_git(
-            top,
-            "-c",
-            f"core.hooksPath={os.devnull}",
-            "worktree",
-            "add",
-            "--quiet",
-            "--detach",
-            str(worktree),
-            "HEAD",
-        )
+    # scratch_worktree runs no hooks: a post-checkout hook is for the user's checkouts.
+    with scratch_worktree(top, "HEAD", prefix=FLEET_SCRATCH) as (_, worktree):
         copy = worktree / Path(os.path.realpath(project)).relative_to(top)
         result = update(copy, to=state.latest, trust=trust)
         if result.conflicts or result.findings:
@@ -470,10 +464,6 @@ def _update_one(project: Path, *, trust: bool) -> RepoStatus:
         commit = commit_all(worktree, f"mlrig: update template {state.current} -> {state.latest}")
         # Without --force: a branch made meanwhile is reported, never overwritten.
         run_git(top, "branch", branch, commit)
-    finally:
-        run_git(top, "worktree", "remove", "--force", str(worktree), check=False)
-        run_git(top, "worktree", "prune", check=False)
-        shutil.rmtree(scratch, ignore_errors=True)
     return RepoStatus(
         project,
         "updated",

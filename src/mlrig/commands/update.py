@@ -11,17 +11,36 @@ nothing. The result is left uncommitted for review.
 
 from __future__ import annotations
 
+import contextlib
+import difflib
+import errno
+import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from mlrig._git import commit_all, run_git, toplevel
-from mlrig._record import ANSWERS_FILE, read_record
+from mlrig._git import (
+    UPDATE_SCRATCH,
+    abandoned,
+    claim,
+    commit_all,
+    find_git,
+    git_output,
+    refuse_in_progress,
+    remove_stale_worktrees,
+    run_git,
+    scratch_worktree,
+    toplevel,
+)
+from mlrig._record import ANSWERS_FILE, read_record, refuse_ahead
 from mlrig.errors import EnvironmentProblem, Interrupted, InvalidInputError
 from mlrig.templates import builtin_bundle, is_builtin, template_versions
 from mlrig.validate import Finding, new_findings, validate_pipelines
@@ -31,7 +50,6 @@ __all__ = ["ConflictMode", "FileChange", "UpdateResult", "update"]
 ConflictMode = Literal["inline", "rej"]
 ChangeStatus = Literal["added", "changed", "deleted", "conflict"]
 _STATUS: dict[str, ChangeStatus] = {"A": "added", "M": "changed", "D": "deleted", "T": "changed"}
-_MARKER = re.compile(r"^(<<<<<<< before updating|>>>>>>> after updating)", re.MULTILINE)
 _SRC_LINE = re.compile(r"^_src_path:.*$", re.MULTILINE)
 
 
@@ -74,19 +92,30 @@ def update(
     """Update the project in ``dest`` to template version ``to`` (default: the newest).
 
     ``trust`` lets the template run its tasks, migrations and Jinja extensions.
+    When a previous update of ``dest`` was killed while writing its result, this
+    call finishes writing it and returns that update's result instead.
 
     Raises :class:`InvalidInputError` for a project that is not in git, has no
-    usable answers file, or asks for a version that does not exist or is older;
-    :class:`EnvironmentProblem` for uncommitted changes or an unreachable template;
-    :class:`Interrupted` on Ctrl-C. Conflicts are reported in the result, not raised.
+    usable answers file, or asks for a version that does not exist or is older
+    (or records one newer than the template's newest);
+    :class:`EnvironmentProblem` for uncommitted changes, a merge or rebase in
+    progress, or an unreachable template; :class:`Interrupted` on Ctrl-C.
+    Conflicts are reported in the result, not raised.
     """
     project = Path(os.path.abspath(dest))
     if not project.is_dir():
         raise InvalidInputError(f"{project} is not a directory")
     top = toplevel(project, "mlrig update merges template changes with git")
+    refuse_in_progress(top)
+    resumed = _finish_interrupted(top)
+    if resumed is not None:
+        return resumed
+    remove_stale_worktrees(top)
     record = read_record(project)
-    source = str(builtin_bundle()) if is_builtin(record.src_path) else record.src_path
+    builtin = is_builtin(record.src_path)
+    source = str(builtin_bundle()) if builtin else record.src_path
     versions = template_versions(source)
+    refuse_ahead(project, record, versions, builtin=builtin)
     target = _target_version(to, versions, record.version)
     if target == record.version:
         return UpdateResult(project, source, record.version, target, (), False, ())
@@ -98,55 +127,54 @@ def update(
             "commit or stash them (git stash --include-untracked), then update again"
         )
     head = run_git(top, "rev-parse", "HEAD")
-    scratch = Path(tempfile.mkdtemp(prefix="mlrig-update-", dir=_scratch_root(top)))
-    worktree = scratch / "worktree"
+    subdir = project.relative_to(top)
     try:
-        run_git(
-            top,
-            "-c",
-            "checkout.workers=0",
-            # The user's hooks (post-checkout...) are not for mlrig's scratch copy.
-            "-c",
-            f"core.hooksPath={os.devnull}",
-            "worktree",
-            "add",
-            "--quiet",
-            "--detach",
-            str(worktree),
-            head,
-        )
-        copy = worktree / project.relative_to(top)
-        if source != record.src_path:
-            _point_at(copy / ANSWERS_FILE, source)
-            commit_all(worktree, "mlrig: use the installed built-in template")
-        _copier_update(copy, target, conflict, trust=trust)
-        run_git(worktree, "add", "--all")
-        changes = _changes(worktree, head, project.relative_to(top))
-        changed = [c.path for c in changes if c.status != "deleted"]
-        findings = tuple(validate_pipelines(copy, only=changed)) if changed else ()
-        if findings:
-            # The project's pipelines may have findings of their own (an adopted repo's
-            # jobs); only those the update brings in are reported.
-            before = _findings_before(worktree, head, project.relative_to(top), changed)
-            findings = new_findings(before, findings)
-        if changes and not preview:
-            patch = scratch / "update.patch"
-            patch.write_bytes(
-                run_git(worktree, "diff", "--cached", "--binary", head).encode() + b"\n"
+        with (
+            scratch_worktree(top, head, prefix=UPDATE_SCRATCH, root=_scratch_root(top)) as (
+                scratch,
+                worktree,
+            ),
+            _temporary_files_in(scratch),
+        ):
+            copy = worktree / subdir
+            if source != record.src_path:
+                _point_at(copy / ANSWERS_FILE, source)
+                commit_all(worktree, "mlrig: use the installed built-in template")
+            _copier_update(copy, target, trust=trust)
+            conflicts = _settle_conflicts(worktree, subdir, conflict)
+            run_git(worktree, "add", "--all")
+            conflicts |= _settle_binaries(
+                worktree, subdir, head, source, version=record.version, trust=trust
             )
-            run_git(top, "apply", "--binary", "--whitespace=nowarn", str(patch))
+            # --force: a project's `*.rej` ignore rule must not hide the template's side.
+            rejected = [f"{p}.rej" for p in sorted(conflicts) if (worktree / f"{p}.rej").exists()]
+            if rejected:
+                run_git(worktree, "add", "--force", "--", *rejected)
+            changes = _changes(worktree, head, subdir, conflicts)
+            changed = [c.path for c in changes if c.status != "deleted"]
+            findings = tuple(validate_pipelines(copy, only=changed)) if changed else ()
+            if findings:
+                # The project's pipelines may have findings of their own (an adopted repo's
+                # jobs); only those the update brings in are reported.
+                before = _findings_before(worktree, head, subdir, changed)
+                findings = new_findings(before, findings)
+            result = UpdateResult(
+                project,
+                source,
+                record.version,
+                target,
+                changes,
+                bool(changes) and not preview,
+                findings,
+            )
+            if result.applied:
+                _write_result(top, worktree, head, result)
     except KeyboardInterrupt:
         raise Interrupted(
             f"update interrupted; {project} is as before (if `git status` shows changes, "
             "`git checkout -- . && git clean -fd` restores it)"
         ) from None
-    finally:
-        run_git(top, "worktree", "remove", "--force", str(worktree), check=False)
-        run_git(top, "worktree", "prune", check=False)
-        shutil.rmtree(scratch, ignore_errors=True)
-    return UpdateResult(
-        project, source, record.version, target, changes, bool(changes) and not preview, findings
-    )
+    return result
 
 
 def _findings_before(worktree: Path, head: str, subdir: Path, paths: list[str]) -> list[Finding]:
@@ -154,17 +182,11 @@ def _findings_before(worktree: Path, head: str, subdir: Path, paths: list[str]) 
     with tempfile.TemporaryDirectory(prefix="mlrig-before-") as tmp:
         root = Path(tmp)
         for path in paths:
-            shown = subprocess.run(
-                ["git", "show", f"{head}:{(subdir / path).as_posix()}"],
-                cwd=worktree,
-                capture_output=True,
-                check=False,
-                stdin=subprocess.DEVNULL,
-            )
-            if shown.returncode == 0:  # else the update added the file
+            shown = _shown(worktree, head, (subdir / path).as_posix())
+            if shown is not None:  # else the update added the file
                 target = root / path
                 target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(shown.stdout)
+                target.write_bytes(shown)
         return validate_pipelines(root, only=paths)
 
 
@@ -206,14 +228,12 @@ def _point_at(answers_file: Path, source: str) -> None:
     answers_file.write_text(_SRC_LINE.sub(f"_src_path: {value}", text, count=1), encoding="utf-8")
 
 
-def _copier_update(
-    project: Path, version: str, conflict: ConflictMode, *, trust: bool = False
-) -> None:
+def _copier_update(project: Path, version: str, *, trust: bool = False) -> None:
+    """copier's 3-way update; conflicts are always left inline (with index stages)."""
     # Imported here: copier takes most of a second to import.
     from copier import run_update
-    from copier.errors import CopierError, UnsafeTemplateError
 
-    try:
+    with _copier_errors(project.name):
         run_update(
             str(project),
             vcs_ref=version,
@@ -221,49 +241,379 @@ def _copier_update(
             defaults=True,
             skip_answered=True,
             quiet=True,
-            conflict=conflict,
+            conflict="inline",
             unsafe=trust,
         )
+
+
+@contextlib.contextmanager
+def _copier_errors(name: str) -> Iterator[None]:
+    """Turn what copier raises for a template or a machine problem into an MlrigError.
+
+    Anything else (a bug) still escapes with its traceback.
+    """
+    from copier.errors import CopierError, UnsafeTemplateError
+    from plumbum import ProcessExecutionError
+
+    try:
+        yield
     except UnsafeTemplateError as exc:
         # copier's first line names the features; its second suggests copier's own flag.
         features = str(exc).splitlines()[0].rstrip(".")
         raise InvalidInputError(
-            f"the template of {project.name} would run code on update ({features}); pass "
+            f"the template of {name} would run code on update ({features}); pass "
             "--trust if you trust it, or add its prefix to trusted_prefixes in your mlrig config"
         ) from None
     except CopierError as exc:
-        raise EnvironmentProblem(f"copier could not update {project.name}: {exc}") from None
+        raise EnvironmentProblem(f"copier could not update {name}: {exc}") from None
+    except ProcessExecutionError as exc:
+        detail = str(exc.stderr).strip().splitlines()
+        raise EnvironmentProblem(
+            f"copier could not update {name}: git failed: "
+            f"{detail[-1] if detail else 'no output'}; run mlrig update again"
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise InvalidInputError(
+            f"copier could not update {name}: a template file is not UTF-8 ({exc}); "
+            "templated (.jinja) files must be UTF-8: ask the template's authors to fix it"
+        ) from None
+    except OSError as exc:
+        raise EnvironmentProblem(
+            f"copier could not update {name}: {exc}; run mlrig update again "
+            "(it removes what an interrupted update left behind)"
+        ) from None
 
 
-def _changes(worktree: Path, head: str, subdir: Path) -> tuple[FileChange, ...]:
-    status = run_git(
+@contextlib.contextmanager
+def _temporary_files_in(scratch: Path) -> Iterator[None]:
+    """Point Python's temporary files (copier's clones and renders) into ``scratch``.
+
+    Removing ``scratch`` then removes them too, also after a Ctrl-C that copier's own
+    clean-up misses; and in /dev/shm they are as fast as the worktree.
+    """
+    tmp = scratch / "tmp"
+    tmp.mkdir()
+    saved = tempfile.tempdir
+    tempfile.tempdir = str(tmp)
+    try:
+        yield
+    finally:
+        tempfile.tempdir = saved
+
+
+def _diff(worktree: Path, head: str, subdir: Path) -> list[tuple[str, str]]:
+    """(status letter, path from the top) of each path staged in ``worktree`` against ``head``."""
+    out = git_output(
         worktree,
         "diff",
         "--cached",
         "--name-status",
+        "-z",
         "--no-renames",
         head,
         "--",
         subdir.as_posix() or ".",
     )
-    rejected = {
-        line[2:].removesuffix(".rej") for line in status.splitlines() if line.endswith(".rej")
-    }
-    changes = []
-    for line in status.splitlines():
-        code, name = line.split("\t", 1)
-        path = Path(name).relative_to(subdir).as_posix() if subdir.parts else name
-        kind = _STATUS.get(code[0], "changed")
-        if name.endswith(".rej"):
+    fields = [os.fsdecode(f) for f in out.split(b"\0")[:-1]]
+    return [(code[0], path) for code, path in zip(fields[::2], fields[1::2], strict=True)]
+
+
+def _changes(
+    worktree: Path, head: str, subdir: Path, conflicts: set[str]
+) -> tuple[FileChange, ...]:
+    """Each path the update changes, and each conflict (top-relative paths in ``conflicts``).
+
+    A binary conflict keeps the project's bytes, so its file shows no change of its own;
+    a conflict's ``.rej`` file is part of the conflict, not a change to list.
+    """
+    found: dict[str, ChangeStatus] = {path: "conflict" for path in conflicts}
+    for code, name in _diff(worktree, head, subdir):
+        if not (name.endswith(".rej") and name.removesuffix(".rej") in conflicts):
+            found.setdefault(name, _STATUS.get(code, "changed"))
+    return tuple(
+        FileChange(kind, Path(name).relative_to(subdir).as_posix())
+        for name, kind in sorted(found.items())
+    )
+
+
+def _settle_conflicts(worktree: Path, subdir: Path, mode: ConflictMode) -> set[str]:
+    """The text files copier left with conflicts (paths from the top of ``worktree``).
+
+    copier records each one in the index with its three versions (1 the last
+    update's render, 2 the project's, 3 the new render). With ``rej`` the file keeps
+    the project's side of each conflict (and every change that merged cleanly) and
+    ``<file>.rej`` holds the template's side as a patch: the user's edit is never lost.
+    """
+    out = git_output(worktree, "ls-files", "--unmerged", "-z", "--", subdir.as_posix() or ".")
+    stages: dict[str, dict[str, str]] = {}
+    for entry in out.split(b"\0")[:-1]:
+        info, _, name = entry.partition(b"\t")
+        _, sha, stage = info.decode().split()
+        stages.setdefault(os.fsdecode(name), {})[stage] = sha
+    if mode == "rej":
+        for path, shas in stages.items():
+            blobs = [
+                git_output(worktree, "cat-file", "blob", shas[s]) if s in shas else b""
+                for s in ("2", "1", "3")
+            ]
+            ours, theirs = (_merge(worktree, blobs, side) for side in ("--ours", "--theirs"))
+            (worktree / path).write_bytes(ours)
+            label = os.fsencode(path)
+            patch = difflib.diff_bytes(
+                difflib.unified_diff,
+                ours.splitlines(keepends=True),
+                theirs.splitlines(keepends=True),
+                b"a/" + label,
+                b"b/" + label,
+            )
+            (worktree / f"{path}.rej").write_bytes(b"".join(patch))
+    return set(stages)
+
+
+def _merge(worktree: Path, blobs: list[bytes], side: str) -> bytes:
+    """``git merge-file`` of (ours, base, theirs), each conflict resolved to ``side``."""
+    with tempfile.TemporaryDirectory(prefix="mlrig-merge-") as tmp:
+        names = []
+        for index, blob in enumerate(blobs):
+            name = Path(tmp, str(index))
+            name.write_bytes(blob)
+            names.append(str(name))
+        return git_output(worktree, "merge-file", "--stdout", side, *names, check=False)
+
+
+def _settle_binaries(
+    worktree: Path, subdir: Path, head: str, source: str, *, version: str, trust: bool
+) -> set[str]:
+    """Give back the project's binary files copier overwrote; return the conflicting ones.
+
+    copier's merge is a text patch, so a project's change to a binary file is dropped
+    and the new render's bytes win. Against the last update's render of ``version``:
+    a file only the template changed takes the new bytes; one only the project changed
+    keeps the project's; one both changed keeps the project's bytes in place and gets
+    the template's beside it as ``<file>.rej``, and is a conflict.
+    """
+    out = git_output(
+        worktree,
+        "diff",
+        "--cached",
+        "--numstat",
+        "-z",
+        "--no-renames",
+        head,
+        "--",
+        subdir.as_posix() or ".",
+    )
+    binary = [
+        os.fsdecode(entry.split(b"\t", 2)[2])
+        for entry in out.split(b"\0")[:-1]
+        if entry.startswith(b"-\t-\t")
+    ]
+    ours: dict[str, bytes] = {}
+    for path in binary:
+        if (content := _shown(worktree, head, path)) is not None:
+            ours[path] = content
+    if not ours:
+        return set()
+    base = _render(worktree / subdir, head, subdir, source, version, trust=trust)
+    conflicts = set()
+    for path, mine in ours.items():
+        target = worktree / path
+        theirs = target.read_bytes() if target.is_file() else None
+        before = base / Path(path).relative_to(subdir)
+        original = before.read_bytes() if before.is_file() else None
+        if original == mine or theirs == mine:
             continue
-        if name in rejected or (kind != "deleted" and _has_markers(worktree / name)):
-            kind = "conflict"
-        changes.append(FileChange(kind, path))
-    return tuple(changes)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(mine)
+        if original != theirs:
+            conflicts.add(path)
+            if theirs is not None:
+                Path(f"{target}.rej").write_bytes(theirs)
+        run_git(worktree, "add", "--force", "--", path)
+    return conflicts
 
 
-def _has_markers(path: Path) -> bool:
+def _shown(worktree: Path, commit: str, path: str) -> bytes | None:
+    """The content of ``path`` at ``commit``; ``None`` when it has no such file."""
+    shown = subprocess.run(
+        [find_git(), "show", f"{commit}:{path}"],
+        cwd=worktree,
+        capture_output=True,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+    return shown.stdout if shown.returncode == 0 else None
+
+
+def _render(copy: Path, head: str, subdir: Path, source: str, version: str, *, trust: bool) -> Path:
+    """The project as ``version`` of the template rendered it with its recorded answers."""
+    import yaml
+    from copier import run_copy
+
+    recorded = yaml.safe_load(_shown(copy, head, (subdir / ANSWERS_FILE).as_posix()) or b"{}")
+    answers = {k: v for k, v in recorded.items() if not str(k).startswith("_")}
+    dest = Path(tempfile.mkdtemp(prefix="mlrig-base-"))
+    with _copier_errors(copy.name):
+        run_copy(
+            source,
+            str(dest),
+            data=answers,
+            vcs_ref=version,
+            defaults=True,
+            quiet=True,
+            overwrite=True,
+            unsafe=trust,
+            skip_tasks=True,
+        )
+    return dest
+
+
+# The last step, writing the result into the project. It must survive a kill: the
+# new contents are first copied into the git directory (never visible in the work
+# tree), with a plan of what goes where; only when the plan is complete are they
+# renamed into place, one atomic rename per file, the answers file last, deletions
+# after. A kill before the plan is written leaves the project as it was; a kill
+# during the renames leaves the plan, and the next `mlrig update` finishes it.
+_STAGE = "mlrig-update"
+_PLAN = "plan.json"
+
+
+def _stage_dir(top: Path) -> Path:
+    return top / run_git(top, "rev-parse", "--git-path", _STAGE)
+
+
+def _write_result(top: Path, worktree: Path, head: str, result: UpdateResult) -> None:
+    subdir = result.project.relative_to(top)
+    entries = _diff(worktree, head, subdir)
+    answers = (subdir / ANSWERS_FILE).as_posix()
+    writes = sorted((p for code, p in entries if code != "D"), key=lambda p: p == answers)
+    deletes = [p for code, p in entries if code == "D"]
+    _check_room(top, writes, set(deletes))
+    stage = _stage_dir(top)
+    shutil.rmtree(stage, ignore_errors=True)
+    (stage / "files").mkdir(parents=True)
+    claim(stage)
+    for index, path in enumerate(writes):
+        source, staged = worktree / path, stage / "files" / str(index)
+        if source.is_symlink():
+            os.symlink(os.readlink(source), staged)
+        else:
+            shutil.copy2(source, staged)
+    plan = {
+        "project": subdir.as_posix(),
+        "template": result.template,
+        "from": result.from_version,
+        "to": result.to_version,
+        "changes": [[c.status, c.path] for c in result.changes],
+        "writes": writes,
+        "deletes": deletes,
+    }
+    (stage / f"{_PLAN}.tmp").write_text(json.dumps(plan), encoding="utf-8")
+    os.replace(stage / f"{_PLAN}.tmp", stage / _PLAN)
+    _switch(top, stage, plan)
+
+
+def _finish_interrupted(top: Path) -> UpdateResult | None:
+    """Finish the last step of an update killed in it; ``None`` when there is none."""
+    stage = _stage_dir(top)
+    if not stage.is_dir() or not abandoned(stage):
+        return None
     try:
-        return bool(_MARKER.search(path.read_text(encoding="utf-8")))
-    except (OSError, UnicodeDecodeError):
-        return False
+        plan = json.loads((stage / _PLAN).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        # Killed while copying the new contents aside: the project was not touched.
+        shutil.rmtree(stage, ignore_errors=True)
+        return None
+    _switch(top, stage, plan)
+    changes = tuple(FileChange(status, path) for status, path in plan["changes"])
+    return UpdateResult(
+        top / plan["project"], plan["template"], plan["from"], plan["to"], changes, True, ()
+    )
+
+
+def _check_room(top: Path, writes: list[str], deletes: set[str]) -> None:
+    """Refuse, before anything is written, a result whose files cannot be put in place."""
+    for path in writes:
+        target = top / path
+        for parent in reversed(Path(path).parents[:-1]):
+            blocker = top / parent
+            if (
+                not blocker.is_dir()
+                and os.path.lexists(blocker)
+                and parent.as_posix() not in deletes
+            ):
+                raise EnvironmentProblem(
+                    f"the update writes {path}, but {blocker} is a file git does not "
+                    "track; move it away, then update again"
+                )
+        if target.is_dir() and not target.is_symlink():
+            for folder, _, names in os.walk(target):
+                for name in names:
+                    inside = (Path(folder) / name).relative_to(top).as_posix()
+                    if inside not in deletes:
+                        raise EnvironmentProblem(
+                            f"the update turns the folder {target} into a file, but it holds "
+                            f"{inside}; move that away, then update again"
+                        )
+
+
+def _switch(top: Path, stage: Path, plan: dict[str, Any]) -> None:
+    """Rename the staged files into place and delete what goes; safe to repeat."""
+    deletes: list[str] = plan["deletes"]
+    with _ctrl_c_deferred():
+        try:
+            for index, path in enumerate(plan["writes"]):
+                staged, target = stage / "files" / str(index), top / path
+                if not os.path.lexists(staged):
+                    continue  # put in place before an interruption
+                for parent in reversed(Path(path).parents[:-1]):
+                    blocker = top / parent
+                    if os.path.lexists(blocker) and not blocker.is_dir():
+                        blocker.unlink()  # a file the update replaces by a folder
+                if target.is_dir() and not target.is_symlink():
+                    shutil.rmtree(target)  # only deleted files inside (_check_room)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                _replace(staged, target)
+            for path in deletes:
+                target = top / path
+                if target.is_symlink() or target.is_file():
+                    target.unlink()
+                _remove_empty_folders(top, target.parent)
+        except OSError as exc:
+            raise EnvironmentProblem(
+                f"the update could not write its result into {top}: {exc}; fix that, then run "
+                "mlrig update again to finish writing it"
+            ) from None
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def _replace(staged: Path, target: Path) -> None:
+    try:
+        os.replace(staged, target)
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+        # The git directory is on another filesystem: copy beside the target, then rename.
+        beside = target.with_name(f".{target.name}.mlrig-update")
+        shutil.copy2(staged, beside, follow_symlinks=False)
+        os.replace(beside, target)
+        staged.unlink()
+
+
+def _remove_empty_folders(top: Path, folder: Path) -> None:
+    while folder != top and folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
+        folder = folder.parent
+
+
+@contextlib.contextmanager
+def _ctrl_c_deferred() -> Iterator[None]:
+    """Let a Ctrl-C during the renames wait until they are done (the update then completes)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, lambda *_: None)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
