@@ -140,7 +140,7 @@ def update(
             if source != record.src_path:
                 _point_at(copy / ANSWERS_FILE, source)
                 commit_all(worktree, "mlrig: use the installed built-in template")
-            _copier_update(copy, target, trust=trust)
+            _copier_update(copy, target, name=project.name, trust=trust)
             conflicts = _settle_conflicts(worktree, subdir, conflict)
             run_git(worktree, "add", "--all")
             conflicts |= _settle_binaries(
@@ -228,14 +228,14 @@ def _point_at(answers_file: Path, source: str) -> None:
     answers_file.write_text(_SRC_LINE.sub(f"_src_path: {value}", text, count=1), encoding="utf-8")
 
 
-def _copier_update(project: Path, version: str, *, trust: bool = False) -> None:
-    """copier's 3-way update; conflicts are always left inline (with index stages)."""
+def _copier_update(copy: Path, version: str, *, name: str, trust: bool = False) -> None:
+    """copier's 3-way update of ``copy`` (of project ``name``); conflicts are left inline."""
     # Imported here: copier takes most of a second to import.
     from copier import run_update
 
-    with _copier_errors(project.name):
+    with _copier_errors(name):
         run_update(
-            str(project),
+            str(copy),
             vcs_ref=version,
             overwrite=True,
             defaults=True,
@@ -414,7 +414,7 @@ def _settle_binaries(
             ours[path] = content
     if not ours:
         return set()
-    base = _render(worktree / subdir, head, subdir, source, version, trust=trust)
+    base = _render(worktree, head, subdir, source, version, trust=trust)
     conflicts = set()
     for path, mine in ours.items():
         target = worktree / path
@@ -445,15 +445,17 @@ def _shown(worktree: Path, commit: str, path: str) -> bytes | None:
     return shown.stdout if shown.returncode == 0 else None
 
 
-def _render(copy: Path, head: str, subdir: Path, source: str, version: str, *, trust: bool) -> Path:
+def _render(
+    worktree: Path, head: str, subdir: Path, source: str, version: str, *, trust: bool
+) -> Path:
     """The project as ``version`` of the template rendered it with its recorded answers."""
     import yaml
     from copier import run_copy
 
-    recorded = yaml.safe_load(_shown(copy, head, (subdir / ANSWERS_FILE).as_posix()) or b"{}")
+    recorded = yaml.safe_load(_shown(worktree, head, (subdir / ANSWERS_FILE).as_posix()) or b"{}")
     answers = {k: v for k, v in recorded.items() if not str(k).startswith("_")}
     dest = Path(tempfile.mkdtemp(prefix="mlrig-base-"))
-    with _copier_errors(copy.name):
+    with _copier_errors(f"the last update's render ({version})"):
         run_copy(
             source,
             str(dest),
@@ -491,14 +493,19 @@ def _write_result(top: Path, worktree: Path, head: str, result: UpdateResult) ->
     _check_room(top, writes, set(deletes))
     stage = _stage_dir(top)
     shutil.rmtree(stage, ignore_errors=True)
-    (stage / "files").mkdir(parents=True)
-    claim(stage)
-    for index, path in enumerate(writes):
-        source, staged = worktree / path, stage / "files" / str(index)
-        if source.is_symlink():
-            os.symlink(os.readlink(source), staged)
-        else:
-            shutil.copy2(source, staged)
+    try:
+        (stage / "files").mkdir(parents=True)
+        claim(stage)
+        for index, path in enumerate(writes):
+            source, staged = worktree / path, stage / "files" / str(index)
+            if source.is_symlink():
+                os.symlink(os.readlink(source), staged)
+            else:
+                shutil.copy2(source, staged)
+    except BaseException:
+        # Nothing in the project was touched yet: an interruption here changes nothing.
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
     plan = {
         "project": subdir.as_posix(),
         "template": result.template,
@@ -508,9 +515,11 @@ def _write_result(top: Path, worktree: Path, head: str, result: UpdateResult) ->
         "writes": writes,
         "deletes": deletes,
     }
-    (stage / f"{_PLAN}.tmp").write_text(json.dumps(plan), encoding="utf-8")
-    os.replace(stage / f"{_PLAN}.tmp", stage / _PLAN)
-    _switch(top, stage, plan)
+    # From the plan on, the update is committed to: a Ctrl-C waits for the renames.
+    with _ctrl_c_deferred():
+        (stage / f"{_PLAN}.tmp").write_text(json.dumps(plan), encoding="utf-8")
+        os.replace(stage / f"{_PLAN}.tmp", stage / _PLAN)
+        _switch(top, stage, plan)
 
 
 def _finish_interrupted(top: Path) -> UpdateResult | None:
@@ -524,7 +533,8 @@ def _finish_interrupted(top: Path) -> UpdateResult | None:
         # Killed while copying the new contents aside: the project was not touched.
         shutil.rmtree(stage, ignore_errors=True)
         return None
-    _switch(top, stage, plan)
+    with _ctrl_c_deferred():
+        _switch(top, stage, plan)
     changes = tuple(FileChange(status, path) for status, path in plan["changes"])
     return UpdateResult(
         top / plan["project"], plan["template"], plan["from"], plan["to"], changes, True, ()
@@ -560,31 +570,30 @@ def _check_room(top: Path, writes: list[str], deletes: set[str]) -> None:
 def _switch(top: Path, stage: Path, plan: dict[str, Any]) -> None:
     """Rename the staged files into place and delete what goes; safe to repeat."""
     deletes: list[str] = plan["deletes"]
-    with _ctrl_c_deferred():
-        try:
-            for index, path in enumerate(plan["writes"]):
-                staged, target = stage / "files" / str(index), top / path
-                if not os.path.lexists(staged):
-                    continue  # put in place before an interruption
-                for parent in reversed(Path(path).parents[:-1]):
-                    blocker = top / parent
-                    if os.path.lexists(blocker) and not blocker.is_dir():
-                        blocker.unlink()  # a file the update replaces by a folder
-                if target.is_dir() and not target.is_symlink():
-                    shutil.rmtree(target)  # only deleted files inside (_check_room)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                _replace(staged, target)
-            for path in deletes:
-                target = top / path
-                if target.is_symlink() or target.is_file():
-                    target.unlink()
-                _remove_empty_folders(top, target.parent)
-        except OSError as exc:
-            raise EnvironmentProblem(
-                f"the update could not write its result into {top}: {exc}; fix that, then run "
-                "mlrig update again to finish writing it"
-            ) from None
-        shutil.rmtree(stage, ignore_errors=True)
+    try:
+        for index, path in enumerate(plan["writes"]):
+            staged, target = stage / "files" / str(index), top / path
+            if not os.path.lexists(staged):
+                continue  # put in place before an interruption
+            for parent in reversed(Path(path).parents[:-1]):
+                blocker = top / parent
+                if os.path.lexists(blocker) and not blocker.is_dir():
+                    blocker.unlink()  # a file the update replaces by a folder
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)  # only deleted files inside (_check_room)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            _replace(staged, target)
+        for path in deletes:
+            target = top / path
+            if target.is_symlink() or target.is_file():
+                target.unlink()
+            _remove_empty_folders(top, target.parent)
+    except OSError as exc:
+        raise EnvironmentProblem(
+            f"the update could not write its result into {top}: {exc}; fix that, then run "
+            "mlrig update again to finish writing it"
+        ) from None
+    shutil.rmtree(stage, ignore_errors=True)
 
 
 def _replace(staged: Path, target: Path) -> None:
