@@ -233,14 +233,18 @@ RUNNER = textwrap.dedent(
     from mlrig.cli import main
 
     point, marker = sys.argv[1], Path(sys.argv[2])
+    go = marker.with_name("go")
     calls = []
 
     def pausing(original, after=0):
+        # Pause once, until the test has sent its signal and says go.
         def wrapper(*args, **kwargs):
             calls.append(1)
-            if len(calls) > after:
+            if len(calls) == after + 1:
                 marker.write_text("paused")
-                time.sleep(60)
+                deadline = time.monotonic() + 60
+                while not go.exists() and time.monotonic() < deadline:
+                    time.sleep(0.01)
             return original(*args, **kwargs)
         return wrapper
 
@@ -343,6 +347,8 @@ def test_interrupted_update_changes_nothing_or_completes(
         time.sleep(0.01)
     assert marker.exists(), proc.communicate()
     os.kill(proc.pid, sig)
+    time.sleep(0.2)  # let the signal land while paused
+    (tmp_path / "go").touch()
     _, stderr = proc.communicate(timeout=120)
     assert "Traceback" not in stderr
     state = _snapshot(project)

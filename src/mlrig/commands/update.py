@@ -107,10 +107,10 @@ def update(
         raise InvalidInputError(f"{project} is not a directory")
     top = toplevel(project, "mlrig update merges template changes with git")
     refuse_in_progress(top)
+    remove_stale_worktrees(top)
     resumed = _finish_interrupted(top)
     if resumed is not None:
         return resumed
-    remove_stale_worktrees(top)
     record = read_record(project)
     builtin = is_builtin(record.src_path)
     source = str(builtin_bundle()) if builtin else record.src_path
