@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 
 GIT_ENV = {
@@ -39,7 +40,7 @@ class TemplateRepo:
         path.mkdir(parents=True)
         git(path, "init", "--quiet", "--initial-branch=main")
 
-    def release(self, tag: str, copier_yml: str, files: dict[str, str | bytes]) -> None:
+    def release(self, tag: str, copier_yml: str, files: Mapping[str, str | bytes]) -> None:
         """Replace the template's content with ``files`` (text, or bytes as they are) and tag it."""
         for entry in self.path.iterdir():
             if entry.name != ".git":
