@@ -8,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -118,6 +119,8 @@ def refuse_in_progress(repo: Path) -> None:
 
 
 _SCRATCH_OWNER = "owner"
+# Seconds after which a scratch folder nobody claimed counts as left behind.
+_UNCLAIMED_AGE = 3600
 #: Name prefixes of the scratch folders of ``update`` and ``fleet update``.
 UPDATE_SCRATCH = "mlrig-update-"
 FLEET_SCRATCH = "mlrig-fleet-"
@@ -193,12 +196,16 @@ def claim(folder: Path) -> None:
 def abandoned(folder: Path) -> bool:
     """True when the process that :func:`claim`-ed ``folder`` on this host is gone.
 
-    A folder without an owner was made by a process killed before it could claim it.
+    A folder without an owner is abandoned only when it is over an hour old: it may
+    be a live run's, between its creation and its claim, or an older mlrig's.
     """
     try:
         host, pid = (folder / _SCRATCH_OWNER).read_text().split()
     except FileNotFoundError:
-        return True
+        try:
+            return time.time() - folder.stat().st_mtime > _UNCLAIMED_AGE
+        except OSError:
+            return False
     except (OSError, ValueError):
         return False
     if host != socket.gethostname():
