@@ -213,6 +213,9 @@ def _copier_update(
     from copier import run_update
     from copier.errors import CopierError, UnsafeTemplateError
 
+    from mlrig._files import keep_line_breaks_in_dumps
+
+    keep_line_breaks_in_dumps()
     try:
         run_update(
             str(project),
