@@ -71,7 +71,8 @@ def test_dangling_symlink_destination(work: Path) -> None:
     assert result.exit_code == 3, result.output
     assert "symbolic link" in _one_line_error(result.stderr)
     assert tree(work) == ["proj"]
-    assert link.is_symlink() and not (work / "nowhere").exists()
+    assert link.is_symlink()
+    assert not (work / "nowhere").exists()
 
 
 def test_destination_below_a_file(work: Path) -> None:
@@ -158,7 +159,7 @@ def test_full_disk_while_moving_into_an_empty_directory(
     "item", [b"description=caf\xe9", b"description=\xff", b"gpu_runner=\xc3", b"\xff=x"]
 )
 def test_answer_that_is_not_utf8_is_refused(work: Path, item: bytes) -> None:
-    proc = _mlrig("new", str(work / "proj"), "--defaults", "-d", item)  # type: ignore[arg-type]
+    proc = _mlrig("new", str(work / "proj"), "--defaults", "-d", item)
     assert proc.returncode == 2, proc.stderr
     assert "not valid UTF-8" in _one_line_error(proc.stderr)
     assert tree(work) == []
@@ -180,11 +181,11 @@ BAD_SCHEDULES = {
 }
 
 
-@pytest.mark.parametrize(
-    ("schedule", "message"), BAD_SCHEDULES.values(), ids=BAD_SCHEDULES.keys()
-)
+@pytest.mark.parametrize(("schedule", "message"), BAD_SCHEDULES.values(), ids=BAD_SCHEDULES.keys())
 def test_bad_schedule_is_refused_naming_the_field(work: Path, schedule: str, message: str) -> None:
-    result = run_cli("new", str(work / "proj"), "--defaults", "-d", f"monitoring_schedule={schedule}")
+    result = run_cli(
+        "new", str(work / "proj"), "--defaults", "-d", f"monitoring_schedule={schedule}"
+    )
     assert result.exit_code == 2, result.output
     line = _one_line_error(result.stderr)
     assert "monitoring_schedule" in line
@@ -205,9 +206,7 @@ def _copier_copy(tmp_path: Path, schedule: str) -> None:
     )
 
 
-@pytest.mark.parametrize(
-    ("schedule", "message"), BAD_SCHEDULES.values(), ids=BAD_SCHEDULES.keys()
-)
+@pytest.mark.parametrize(("schedule", "message"), BAD_SCHEDULES.values(), ids=BAD_SCHEDULES.keys())
 def test_plain_copier_refuses_the_same_schedules(
     tmp_path: Path, schedule: str, message: str
 ) -> None:
@@ -274,12 +273,9 @@ def test_answers_file_is_bounded(tmp_path: Path, work: Path, make: Any) -> None:
 
 # --- 5. A billion laughs in a config file ----------------------------------------------
 
-LAUGHS = (
-    'a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]\n'
-    + "".join(
-        f"{name}: &{name} [{', '.join([f'*{previous}'] * 9)}]\n"
-        for previous, name in zip("abcdefgh", "bcdefghi", strict=True)
-    )
+LAUGHS = 'a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]\n' + "".join(
+    f"{name}: &{name} [{', '.join([f'*{previous}'] * 9)}]\n"
+    for previous, name in zip("abcdefgh", "bcdefghi", strict=True)
 )
 
 
@@ -332,7 +328,12 @@ def test_line_separators_in_a_description_round_trip(work: Path) -> None:
 def test_line_separators_survive_an_update(work: Path) -> None:
     previous = template_versions(str(builtin_bundle()))[-2]
     project = work / "old-model"
-    new(project, answers=make_answers(description=SEPARATED), template=builtin_bundle(), ref=previous)
+    new(
+        project,
+        answers=make_answers(description=SEPARATED),
+        template=builtin_bundle(),
+        ref=previous,
+    )
     assert _recorded(project) == [SEPARATED] * 3
     # In a fresh process: the one that ran `new` has its YAML dumpers set up already.
     proc = _mlrig("update", str(project))

@@ -16,7 +16,14 @@ from typing import Any
 
 from mlrig.errors import InvalidInputError
 
-__all__ = ["MAX_ALIASED", "MAX_BYTES", "MAX_DEPTH", "keep_line_breaks_in_dumps", "load_yaml", "read_text"]
+__all__ = [
+    "MAX_ALIASED",
+    "MAX_BYTES",
+    "MAX_DEPTH",
+    "keep_line_breaks_in_dumps",
+    "load_yaml",
+    "read_text",
+]
 
 #: The largest file :func:`read_text` reads; a pure-Python YAML parser takes about
 #: half a second for this much.
@@ -84,8 +91,6 @@ def load_yaml(text: str, *, what: str) -> Any:
     except YAMLError as exc:
         problem = " ".join(str(exc).split())
         raise InvalidInputError(f"{what} is not valid YAML: {problem}") from None
-    except RecursionError:  # a deep nesting of another kind than lists and mappings
-        raise InvalidInputError(f"{what} nests too deeply to read") from None
 
 
 def _check_shape(events: Iterable[Any], what: str) -> None:

@@ -175,13 +175,19 @@ def _runner_label(raw: object) -> str:
     return label
 
 
+def _cron_digits(token: str) -> int | None:
+    """``token`` as a number when it is one or two ASCII digits (no cron field needs more)."""
+    # isdigit() alone takes Arabic-Indic or fullwidth digits, which cron does not.
+    return int(token) if token.isascii() and token.isdigit() and len(token) <= 2 else None
+
+
 def _cron_number(token: str, field: str, low: int, high: int, names: tuple[str, ...]) -> int:
     """One value of a cron field: ASCII digits in ``low..high``, or one of ``names``."""
     if token.upper() in names:
         return low + names.index(token.upper())
-    # isdigit() alone takes Arabic-Indic or fullwidth digits, which cron does not.
-    if token.isascii() and token.isdigit() and len(token) <= 2 and low <= int(token) <= high:
-        return int(token)
+    number = _cron_digits(token)
+    if number is not None and low <= number <= high:
+        return number
     spelled = f" or {names[0]}-{names[-1]}" if names else ""
     raise ValueError(f"the {field} {token!r} is not a number from {low} to {high}{spelled}")
 
@@ -194,7 +200,8 @@ def _cron_item(item: str, field: str, low: int, high: int, names: tuple[str, ...
         first = _cron_number(start, field, low, high, names)
         if dash and first > _cron_number(end, field, low, high, names):
             raise ValueError(f"the {field} range {base!r} runs backwards; write it low-high")
-    if slash and not (step.isascii() and step.isdigit() and len(step) <= 2 and 1 <= int(step) <= high):
+    number = _cron_digits(step)
+    if slash and not (number is not None and 1 <= number <= high):
         raise ValueError(f"the {field} step {step!r} is not a number from 1 to {high}")
 
 
