@@ -197,6 +197,7 @@ def _cannot_create(dest: Path, exc: OSError) -> str:
 
 
 def _remove(path: Path) -> None:
+    """Remove a file or a directory tree ``staged`` moved into place, as far as possible."""
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path, ignore_errors=True)
     else:
