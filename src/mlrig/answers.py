@@ -28,7 +28,6 @@ GateMetric = Literal["accuracy", "f1"]
 
 _PROJECT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
 _RUNNER_LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
-_CRON_ITEM = re.compile(r"(\*|(\w+)(?:-(\w+))?)(?:/(\d+))?")
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 _WEEKDAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
 # (lowest, highest, names) of each cron field; GitHub and GitLab accept these.
@@ -176,12 +175,34 @@ def _runner_label(raw: object) -> str:
     return label
 
 
-def _cron_value(token: str, field: str, low: int, high: int, names: tuple[str, ...]) -> int:
+def _cron_digits(token: str) -> int | None:
+    """``token`` as a number when it is one or two ASCII digits (no cron field needs more)."""
+    # isdigit() alone takes Arabic-Indic or fullwidth digits, which cron does not.
+    return int(token) if token.isascii() and token.isdigit() and len(token) <= 2 else None
+
+
+def _cron_number(token: str, field: str, low: int, high: int, names: tuple[str, ...]) -> int:
+    """One value of a cron field: ASCII digits in ``low..high``, or one of ``names``."""
     if token.upper() in names:
         return low + names.index(token.upper())
-    if not token.isdigit() or not low <= int(token) <= high:
-        raise ValueError(f"{token!r} is out of range for the {field} ({low}-{high})")
-    return int(token)
+    number = _cron_digits(token)
+    if number is not None and low <= number <= high:
+        return number
+    spelled = f" or {names[0]}-{names[-1]}" if names else ""
+    raise ValueError(f"the {field} {token!r} is not a number from {low} to {high}{spelled}")
+
+
+def _cron_item(item: str, field: str, low: int, high: int, names: tuple[str, ...]) -> None:
+    """Check one comma-separated item of a cron field: ``*``, ``N`` or ``N-M``, then ``/STEP``."""
+    base, slash, step = item.partition("/")
+    if base != "*":
+        start, dash, end = base.partition("-")
+        first = _cron_number(start, field, low, high, names)
+        if dash and first > _cron_number(end, field, low, high, names):
+            raise ValueError(f"the {field} range {base!r} runs backwards; write it low-high")
+    number = _cron_digits(step)
+    if slash and not (number is not None and 1 <= number <= high):
+        raise ValueError(f"the {field} step {step!r} is not a number from 1 to {high}")
 
 
 def _schedule(raw: object) -> str:
@@ -189,25 +210,17 @@ def _schedule(raw: object) -> str:
     if text == "none":
         return text
     fields = text.split(" ")
-    hint = (
-        "use 'none' or 5 cron fields (minute hour day-of-month month day-of-week), e.g. '0 6 * * 1'"
-    )
     if len(fields) != len(_CRON_FIELDS):
-        raise ValueError(f"{text!r} is not a cron schedule: {hint}")
+        raise ValueError(
+            f"{text!r} is not a cron schedule: use 'none' or 5 cron fields (minute hour "
+            "day-of-month month day-of-week), e.g. '0 6 * * 1'"
+        )
     for token, (field, low, high, names) in zip(fields, _CRON_FIELDS, strict=True):
         for item in token.split(","):
-            match = _CRON_ITEM.fullmatch(item)
-            if match is None:
-                raise ValueError(f"{text!r} is not a cron schedule: {hint}")
-            _, start, end, step = match.groups()
-            for part in (start, end):
-                if part is not None:
-                    try:
-                        _cron_value(part, field, low, high, names)
-                    except ValueError as exc:
-                        raise ValueError(f"{text!r}: {exc}") from None
-            if step is not None and int(step) == 0:
-                raise ValueError(f"{text!r}: a step of 0 never fires")
+            try:
+                _cron_item(item, field, low, high, names)
+            except ValueError as exc:
+                raise ValueError(f"{text!r}: {exc}") from None
     return text
 
 
@@ -356,23 +369,14 @@ def load_answers_file(path: Path) -> dict[str, object]:
     """Read answers from a YAML mapping, such as another project's ``.copier-answers.yml``.
 
     Keys starting with ``_`` (copier's own bookkeeping) are ignored. Raises
-    :class:`InvalidInputError` when the file is missing, unreadable, not YAML,
-    holds duplicate keys or is not a mapping.
+    :class:`InvalidInputError` when the file is missing, unreadable, not a regular
+    file, too large or too deeply nested (see :mod:`mlrig._files`), not YAML, holds
+    duplicate keys or is not a mapping.
     """
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
+    from mlrig._files import load_yaml, read_text
 
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InvalidInputError(f"answers file {path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidInputError(f"cannot read answers file {path}: {exc}") from None
-    try:
-        data = YAML(typ="safe", pure=True).load(text)
-    except YAMLError as exc:
-        problem = " ".join(str(exc).split())
-        raise InvalidInputError(f"answers file {path} is not valid YAML: {problem}") from None
+    what = f"answers file {path}"
+    data = load_yaml(read_text(path, what=what), what=what)
     if not isinstance(data, dict):
         raise InvalidInputError(
             f"answers file {path} must be a YAML mapping of question: answer, "

@@ -16,7 +16,7 @@ import click
 
 from mlrig._version import __version__
 from mlrig.answers import QUESTIONS, Question
-from mlrig.errors import MlrigError
+from mlrig.errors import InvalidInputError, MlrigError
 
 if TYPE_CHECKING:
     from mlrig.commands.adopt import AdoptResult
@@ -55,6 +55,15 @@ def _parse_data(
 ) -> dict[str, str]:
     data: dict[str, str] = {}
     for item in values:
+        try:
+            item.encode("utf-8")
+        except UnicodeEncodeError:
+            # Python hands over argv bytes that are not UTF-8 as lone surrogates, which
+            # no file can hold: refuse them here, before a template or a YAML dump does.
+            shown = item.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            raise InvalidInputError(
+                f"-d {shown} is not valid UTF-8 text; give the answer in UTF-8"
+            ) from None
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise click.BadParameter(f"{item!r} is not KEY=VALUE")

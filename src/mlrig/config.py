@@ -109,15 +109,17 @@ def load_config(start: Path) -> Config:
     """
     user_file, required = user_config_path()
     layers: list[tuple[Path, dict[str, object]]] = []
-    if required and not user_file.is_file():
+    # exists(), not is_file(): a FIFO or device in a config file's place is refused by
+    # the reader rather than silently skipped.
+    if required and not user_file.exists():
         raise InvalidInputError(
             f"config file {user_file} named by MLRIG_CONFIG does not exist; "
             "fix the path or unset MLRIG_CONFIG"
         )
-    if user_file.is_file():
+    if user_file.exists():
         layers.append((user_file, _read(user_file, repo=False)))
     repo_file = repo_config_path(start)
-    if repo_file.is_file() and repo_file != user_file:
+    if repo_file.exists() and repo_file != user_file:
         layers.append((repo_file, _read(repo_file, repo=True)))
 
     template: str | None = None
@@ -181,20 +183,11 @@ def _resolve_template(spec: str, config_file: Path) -> str:
 
 
 def _read(path: Path, *, repo: bool) -> dict[str, object]:
-    """Parse and type-check one config file."""
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
+    """Parse and type-check one config file (bounded: see :mod:`mlrig._files`)."""
+    from mlrig._files import load_yaml, read_text
 
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidInputError(f"cannot read config file {path}: {exc}") from None
-    try:
-        # The safe loader refuses duplicate keys, which would otherwise hide a setting.
-        data = YAML(typ="safe", pure=True).load(text)
-    except YAMLError as exc:
-        problem = " ".join(str(exc).split())
-        raise InvalidInputError(f"config file {path} is not valid YAML: {problem}") from None
+    what = f"config file {path}"
+    data = load_yaml(read_text(path, what=what), what=what)
     if data is None:
         return {}
     if not isinstance(data, dict):

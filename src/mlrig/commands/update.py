@@ -233,6 +233,9 @@ def _copier_update(copy: Path, version: str, *, name: str, trust: bool = False) 
     # Imported here: copier takes most of a second to import.
     from copier import run_update
 
+    from mlrig._files import keep_line_breaks_in_dumps
+
+    keep_line_breaks_in_dumps()
     with _copier_errors(name):
         run_update(
             str(copy),
