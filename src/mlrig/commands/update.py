@@ -23,7 +23,7 @@ from typing import Literal
 from mlrig._git import commit_all, run_git, toplevel
 from mlrig._record import ANSWERS_FILE, read_record
 from mlrig.errors import EnvironmentProblem, Interrupted, InvalidInputError
-from mlrig.templates import builtin_bundle, is_builtin, template_versions
+from mlrig.templates import NEVER_RENDERED, builtin_bundle, is_builtin, template_versions
 from mlrig.validate import Finding, new_findings, validate_pipelines
 
 __all__ = ["ConflictMode", "FileChange", "UpdateResult", "update"]
@@ -223,6 +223,8 @@ def _copier_update(
             quiet=True,
             conflict=conflict,
             unsafe=trust,
+            # copier runs git in its renders of both versions: never a .git from the template.
+            exclude=NEVER_RENDERED,
         )
     except UnsafeTemplateError as exc:
         # copier's first line names the features; its second suggests copier's own flag.
