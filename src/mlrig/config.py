@@ -70,16 +70,20 @@ class Config:
     def is_trusted(self, url: str) -> bool:
         """Whether the template at ``url`` may run tasks, migrations and Jinja extensions.
 
-        ``url`` matches an entry ending in ``/`` that it starts with, or an entry
-        equal to it; both the URL as given and as git sees it (``gh:`` expanded,
-        ``git+`` dropped) are compared.
+        ``url`` matches an entry ending in ``/`` that it is under, or an entry equal
+        to it; both the URL as given and as git sees it (``gh:`` expanded, ``git+``
+        dropped) are compared. copier's own trust check decides: ``.`` and ``..``
+        segments are resolved first (git resolves them too, so ``acme/../evil``
+        is not under ``acme/``), and a URL whose path holds anything else than
+        plain characters (``%2e%2e``, ``@``...) matches an entry only when equal to it.
         """
-        candidates = {url, git_url(url)}
-        for prefix in self.trusted_prefixes:
-            for candidate in candidates:
-                if candidate == prefix or (prefix.endswith("/") and candidate.startswith(prefix)):
-                    return True
-        return False
+        # Imported here: copier takes most of a second to import.
+        from copier._settings import is_trusted_repository
+
+        return any(
+            is_trusted_repository(self.trusted_prefixes, candidate)
+            for candidate in {url, git_url(url)}
+        )
 
 
 def user_config_path() -> tuple[Path, bool]:
@@ -120,6 +124,7 @@ def load_config(start: Path) -> Config:
         layers.append((user_file, _read(user_file, repo=False)))
     repo_file = repo_config_path(start)
     if repo_file.exists() and repo_file != user_file:
+        _check_inside(repo_file)
         layers.append((repo_file, _read(repo_file, repo=True)))
 
     template: str | None = None
@@ -143,6 +148,20 @@ def load_config(start: Path) -> Config:
         origins=MappingProxyType(origins),
         files=tuple(path for path, _ in layers),
     )
+
+
+def _check_inside(repo_file: Path) -> None:
+    """Refuse a repository config that is a symlink out of its repository, unread.
+
+    A cloned repository must not make mlrig read (and quote, in an error) a file
+    elsewhere on the machine.
+    """
+    target = Path(os.path.realpath(repo_file))
+    if not target.is_relative_to(Path(os.path.realpath(repo_file.parent))):
+        raise InvalidInputError(
+            f"config file {repo_file} is a symlink to {target}, outside the repository; "
+            f"mlrig does not read it: replace it with a real {REPO_FILE} or remove it"
+        )
 
 
 def _list(value: object) -> list[object]:

@@ -13,6 +13,8 @@ a local directory or bundle, a git URL, or copier's ``gh:``/``gl:`` shorthand.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import re
 import subprocess
@@ -26,11 +28,14 @@ from mlrig.errors import EnvironmentProblem, InvalidInputError
 
 __all__ = [
     "BUNDLE_NAME",
+    "NEVER_RENDERED",
+    "TRUST_HINT",
     "TemplateInfo",
     "TemplateQuestion",
     "TemplateSpec",
     "builtin_bundle",
     "builtin_template",
+    "check_rendered",
     "check_trust",
     "git_url",
     "inspect_template",
@@ -41,6 +46,17 @@ __all__ = [
 ]
 
 BUNDLE_NAME = "mlrig-builtin-ml.bundle"
+#: Exclusion patterns (copier's ``exclude``, gitignore syntax) every render gets on
+#: top of the template's own: nothing named ``.git``, at any depth and in any case,
+#: so that no template can plant a git config (core.fsmonitor) or a hook that mlrig's,
+#: copier's or the user's next git command would run. A template can override the
+#: default excludes, never these.
+NEVER_RENDERED = (".[gG][iI][tT]",)
+#: How to let a refused template do what it asks, for the end of an error message.
+TRUST_HINT = (
+    "if you trust it, pass --trust, or add a prefix of its URL to trusted_prefixes in your "
+    "mlrig config"
+)
 _TAG = re.compile(r"refs/tags/(v?\d[^\s^]*)$")
 
 
@@ -307,6 +323,15 @@ class TemplateInfo:
     tasks: tuple[str, ...]
     migrations: tuple[str, ...]
     jinja_extensions: tuple[str, ...]
+    #: The full SHA of the commit that was inspected; ``None`` for a plain directory
+    #: and for ``HEAD`` of a local repository (copier renders its uncommitted changes).
+    commit: str | None = None
+
+    @property
+    def render_ref(self) -> str | None:
+        """The ref to render: the inspected commit, so that a tag moved since, or a
+        server answering a second fetch differently, cannot change what is rendered."""
+        return self.commit or self.ref
 
     @property
     def runs_code(self) -> tuple[str, ...]:
@@ -398,7 +423,7 @@ def inspect_template(spec: TemplateSpec) -> TemplateInfo:
     # Imported here: copier takes most of a second to import. Template is copier's
     # own reader of copier.yml, so questions are seen exactly as copier sees them.
     from copier._template import Template
-    from copier.errors import CopierError
+    from copier.errors import CopierError, MultipleConfigFilesError
     from plumbum import ProcessExecutionError
 
     template = Template(url=spec.url, ref=spec.ref)
@@ -421,7 +446,10 @@ def inspect_template(spec: TemplateSpec) -> TemplateInfo:
                 f"template {spec} has no copier.yml, so it is not a copier template; "
                 "check the path or URL"
             )
-        raw = template._raw_config
+        # copier prints a banner of its own as it raises this; mlrig says it in one line.
+        with contextlib.redirect_stderr(io.StringIO()):
+            raw = template._raw_config
+        local_head = ref == "HEAD" and is_local_spec(spec.url)
         info = TemplateInfo(
             spec=spec,
             ref=ref,
@@ -430,7 +458,13 @@ def inspect_template(spec: TemplateSpec) -> TemplateInfo:
             tasks=tuple(_command(task.cmd) for task in template.tasks),
             migrations=_migrations(raw.get("_migrations")),
             jinja_extensions=template.jinja_extensions,
+            commit=None if local_head else template.commit_hash,
         )
+    except MultipleConfigFilesError:
+        raise InvalidInputError(
+            f"template {spec} has both copier.yml and copier.yaml, and copier refuses to "
+            "choose; the template must keep only one of them"
+        ) from None
     except ProcessExecutionError as exc:
         detail = (str(exc.stderr).strip().splitlines() or ["git failed"])[-1]
         if spec.ref is not None and _SHA.fullmatch(spec.ref):
@@ -463,7 +497,27 @@ def check_trust(spec: TemplateSpec, *, trusted: bool, info: TemplateInfo | None 
     runs = (info or inspect_template(spec)).runs_code
     if runs:
         raise InvalidInputError(
-            f"template {spec} would run code on your machine: {'; '.join(runs)}; "
-            "if you trust it, pass --trust, or add a prefix of its URL to "
-            "trusted_prefixes in your mlrig config"
+            f"template {spec} would run code on your machine: {'; '.join(runs)}; {TRUST_HINT}"
         )
+
+
+def check_rendered(root: Path, spec: TemplateSpec, *, trusted: bool) -> None:
+    """Refuse a project rendered into ``root`` that holds a symlink pointing outside it.
+
+    copier writes the template's symlinks as they are under ``_preserve_symlinks``,
+    wherever they point; mlrig's initial commit would then record them, and adopt
+    would copy what they point at into the repository. Unless ``trusted``, raises
+    :class:`InvalidInputError` naming the first such link.
+    """
+    if trusted:
+        return
+    top = Path(os.path.realpath(root))
+    for directory, dirnames, filenames in os.walk(root):
+        for name in sorted([*dirnames, *filenames]):
+            path = Path(directory, name)
+            if path.is_symlink() and not Path(os.path.realpath(path)).is_relative_to(top):
+                raise InvalidInputError(
+                    f"template {spec} writes {path.relative_to(root).as_posix()}, a symlink "
+                    f"to {os.readlink(path)}, outside the project (_preserve_symlinks); "
+                    f"{TRUST_HINT}"
+                )

@@ -214,7 +214,16 @@ def adopt(
             )
         answers = {key: value for key, value in given.items() if key in asked}
     return _bring_in(
-        project, answers, None, component, preview, inference, dict(overrides or {}), True, info
+        project,
+        answers,
+        None,
+        component,
+        preview,
+        inference,
+        dict(overrides or {}),
+        True,
+        info,
+        trust=trust,
     )
 
 
@@ -311,14 +320,23 @@ def _bring_in(
     overrides: dict[str, object],
     write_answers: bool,
     template: TemplateInfo | None = None,
+    *,
+    trust: bool = False,
 ) -> AdoptResult:
     with tempfile.TemporaryDirectory(prefix="mlrig-adopt-") as tmp:
         rendered = Path(tmp) / project.name
         if template is None:
             _render(rendered, answers, version)
         else:
+            # The inspected commit, and copier's own checks on unless the user trusts
+            # the template: the inspection alone never licenses running its code.
             render_template(
-                template.spec.url, template.ref, rendered, answers, info=template, trust=True
+                template.spec.url,
+                template.render_ref,
+                rendered,
+                answers,
+                info=template,
+                trust=trust,
             )
         record = read_record(rendered)
         plan, contents = _plan(project, rendered, component, write_answers)

@@ -19,11 +19,14 @@ from mlrig.answers import QUESTIONS, Answers
 from mlrig.config import Config
 from mlrig.errors import EnvironmentProblem, InvalidInputError
 from mlrig.templates import (
+    NEVER_RENDERED,
+    TRUST_HINT,
     TemplateInfo,
     TemplateQuestion,
     TemplateSpec,
     builtin_bundle,
     builtin_template,
+    check_rendered,
     check_trust,
     inspect_template,
     parse_template_spec,
@@ -127,7 +130,7 @@ def new(
     source, info = _source(template, ref)
     if info is not None:
         check_trust(info.spec, trusted=trust, info=info)
-        ref = info.ref
+        ref = info.render_ref
     if dry_run:
         with tempfile.TemporaryDirectory(prefix="mlrig-dry-run-") as tmp:
             out = Path(tmp) / dest.name
@@ -303,7 +306,10 @@ def render_template(
 
     ``info`` is the inspected template, ``None`` for the built-in one; a custom
     template's fetch and answer errors become :class:`EnvironmentProblem` and
-    :class:`InvalidInputError`, and it runs code only with ``trust``.
+    :class:`InvalidInputError`. Unless ``trust``, copier's own safety checks stay on
+    (no tasks, migrations or Jinja extensions; no ``_external_data`` from outside
+    ``out``), and a symlink rendered to point outside ``out`` is refused. Nothing
+    named ``.git`` is ever rendered (:data:`~mlrig.templates.NEVER_RENDERED`).
     """
     # Imported here: copier takes most of a second to import and `mlrig --help` must not pay it.
     from copier import run_copy
@@ -324,13 +330,14 @@ def render_template(
             quiet=True,
             overwrite=True,
             unsafe=unsafe,
+            exclude=NEVER_RENDERED,
         )
 
     if info is None:
         # The built-in template runs no code, and its answers are already valid.
         copy(unsafe=False)
         return
-    from copier.errors import CopierError
+    from copier.errors import CopierError, ForbiddenPathError, UnsafeTemplateError
     from plumbum import ProcessExecutionError
 
     try:
@@ -338,11 +345,32 @@ def render_template(
     except ProcessExecutionError as exc:
         detail = (str(exc.stderr).strip().splitlines() or ["git failed"])[-1]
         raise EnvironmentProblem(f"cannot fetch template {info.spec}: {detail}") from None
+    except UnsafeTemplateError as exc:
+        # copier checks the commit it renders once more, whatever the inspection saw.
+        features = str(exc).splitlines()[0].rstrip(".")
+        raise InvalidInputError(
+            f"template {info.spec} would run code on your machine ({features}); {TRUST_HINT}"
+        ) from None
+    except ForbiddenPathError as exc:
+        # copier's message is '"PATH" is forbidden'; only for an _external_data path,
+        # which trust allows, does a hint (naming copier's own flags) follow it.
+        lines = str(exc).splitlines()
+        path = lines[0].removesuffix(" is forbidden")
+        if len(lines) > 1:
+            raise InvalidInputError(
+                f"template {info.spec} reads {path} (_external_data), outside the project; "
+                f"mlrig refuses that for an untrusted template: {TRUST_HINT}"
+            ) from None
+        raise InvalidInputError(
+            f"template {info.spec} has {path}, a symlink or file name that leads outside the "
+            "template or the project; fix the template"
+        ) from None
     except (CopierError, ValueError) as exc:
         # copier reports a failed validator or an answer outside the choices as a
         # ValueError whose message names the question.
         problem = " ".join(str(exc).split())
         raise InvalidInputError(f"invalid answer for template {info.spec}: {problem}") from None
+    check_rendered(out, info.spec, trusted=trust)
 
 
 def builtin_presets(config: Config, *, overridden: Collection[str] = ()) -> dict[str, object]:

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from mlrig.errors import EnvironmentProblem, InvalidInputError, MlrigError
 from mlrig.templates import (
+    NEVER_RENDERED,
     TemplateSpec,
     check_trust,
     git_url,
@@ -237,7 +238,7 @@ def _worker(spec: TemplateSpec, dst: Path, trust: bool) -> Iterator[Worker]:
     with Worker(
         src_path=spec.url,
         dst_path=dst,
-        vcs_ref="HEAD" if head else info.ref,
+        vcs_ref="HEAD" if head else info.render_ref,
         defaults=True,
         quiet=True,
         unsafe=trust,
@@ -425,6 +426,7 @@ def _render(
             quiet=True,
             overwrite=True,
             unsafe=trust,
+            exclude=NEVER_RENDERED,
         )
     except (CopierError, TemplateError, ValueError, OSError) as exc:
         message = " ".join(f"{type(exc).__name__}: {exc}".split())

@@ -42,7 +42,7 @@ from mlrig._git import (
 )
 from mlrig._record import ANSWERS_FILE, read_record, refuse_ahead
 from mlrig.errors import EnvironmentProblem, Interrupted, InvalidInputError
-from mlrig.templates import builtin_bundle, is_builtin, template_versions
+from mlrig.templates import NEVER_RENDERED, builtin_bundle, is_builtin, template_versions
 from mlrig.validate import Finding, new_findings, validate_pipelines
 
 __all__ = ["ConflictMode", "FileChange", "UpdateResult", "update"]
@@ -246,6 +246,8 @@ def _copier_update(copy: Path, version: str, *, name: str, trust: bool = False) 
             quiet=True,
             conflict="inline",
             unsafe=trust,
+            # copier runs git in its renders of both versions: never a .git from the template.
+            exclude=NEVER_RENDERED,
         )
 
 
