@@ -471,6 +471,7 @@ def _render(
             overwrite=True,
             unsafe=trust,
             skip_tasks=True,
+            exclude=NEVER_RENDERED,
         )
     return dest
 
