@@ -545,3 +545,25 @@ def test_a_repository_config_symlinked_inside_the_repository_is_read(
     result = run_cli("config", "show")
     assert result.exit_code == 0, result.output
     assert "pytorch" in result.stdout
+
+
+def test_update_writes_no_symlink_out_of_the_project(
+    tmp_path: Path, secret: Path, work: Path
+) -> None:
+    template = TemplateRepo(tmp_path / "grows-links")
+    template.release("v1", f"_preserve_symlinks: true\n{QUESTION}", FILES)
+    template.release("v2", f"_preserve_symlinks: true\n{QUESTION}", FILES)
+    amend(template, "v2", symlinks_out(secret))
+    dest = work / "p"
+    made = run_cli("new", str(dest), "--template", f"{template.path}@v1", "--defaults")
+    assert made.exit_code == 0, made.output
+
+    result = run_cli("update", str(dest))
+    assert result.exit_code == 2, result.output
+    assert "_preserve_symlinks" in result.stderr
+    assert not (dest / "abs-link").is_symlink()
+    assert status(dest) == []
+
+    trusted = run_cli("update", str(dest), "--trust")
+    assert trusted.exit_code == 0, trusted.output
+    assert (dest / "abs-link").is_symlink()

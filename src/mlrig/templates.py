@@ -18,7 +18,7 @@ import io
 import os
 import re
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -501,23 +501,33 @@ def check_trust(spec: TemplateSpec, *, trusted: bool, info: TemplateInfo | None 
         )
 
 
-def check_rendered(root: Path, spec: TemplateSpec, *, trusted: bool) -> None:
+def check_rendered(
+    root: Path, spec: TemplateSpec | str, *, trusted: bool, only: Iterable[str] | None = None
+) -> None:
     """Refuse a project rendered into ``root`` that holds a symlink pointing outside it.
 
     copier writes the template's symlinks as they are under ``_preserve_symlinks``,
     wherever they point; mlrig's initial commit would then record them, and adopt
-    would copy what they point at into the repository. Unless ``trusted``, raises
+    would copy what they point at into the repository. ``only`` restricts the check
+    to these paths (relative to ``root``: what an update changes, so that the
+    project's own links are not the template's doing). Unless ``trusted``, raises
     :class:`InvalidInputError` naming the first such link.
     """
     if trusted:
         return
     top = Path(os.path.realpath(root))
-    for directory, dirnames, filenames in os.walk(root):
-        for name in sorted([*dirnames, *filenames]):
-            path = Path(directory, name)
-            if path.is_symlink() and not Path(os.path.realpath(path)).is_relative_to(top):
-                raise InvalidInputError(
-                    f"template {spec} writes {path.relative_to(root).as_posix()}, a symlink "
-                    f"to {os.readlink(path)}, outside the project (_preserve_symlinks); "
-                    f"{TRUST_HINT}"
-                )
+    if only is None:
+        paths = [
+            Path(directory, name)
+            for directory, dirnames, filenames in os.walk(root)
+            for name in sorted([*dirnames, *filenames])
+        ]
+    else:
+        paths = [root / rel for rel in only]
+    for path in paths:
+        if path.is_symlink() and not Path(os.path.realpath(path)).is_relative_to(top):
+            raise InvalidInputError(
+                f"template {spec} writes {path.relative_to(root).as_posix()}, a symlink "
+                f"to {os.readlink(path)}, outside the project (_preserve_symlinks); "
+                f"{TRUST_HINT}"
+            )

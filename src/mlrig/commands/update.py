@@ -42,7 +42,13 @@ from mlrig._git import (
 )
 from mlrig._record import ANSWERS_FILE, read_record, refuse_ahead
 from mlrig.errors import EnvironmentProblem, Interrupted, InvalidInputError
-from mlrig.templates import NEVER_RENDERED, builtin_bundle, is_builtin, template_versions
+from mlrig.templates import (
+    NEVER_RENDERED,
+    builtin_bundle,
+    check_rendered,
+    is_builtin,
+    template_versions,
+)
 from mlrig.validate import Finding, new_findings, validate_pipelines
 
 __all__ = ["ConflictMode", "FileChange", "UpdateResult", "update"]
@@ -152,6 +158,7 @@ def update(
                 run_git(worktree, "add", "--force", "--", *rejected)
             changes = _changes(worktree, head, subdir, conflicts)
             changed = [c.path for c in changes if c.status != "deleted"]
+            check_rendered(copy, source, trusted=trust, only=changed)
             findings = tuple(validate_pipelines(copy, only=changed)) if changed else ()
             if findings:
                 # The project's pipelines may have findings of their own (an adopted repo's
