@@ -602,12 +602,10 @@ def _bring_in(
         if isinstance(answers, Answers) and answers.existing_repo and write_answers:
             own = _own(answers, plan, rendered, managed)
             if own != answers:
-                # The answers file records what stays the repository's own; the files
-                # and jobs it names were not brought in anyway.
+                # The files and jobs the answers name were not brought in anyway: only
+                # the answers file changes.
                 answers = own
-                again = Path(tmp) / "again" / project.name
-                _render(again, answers, version)
-                shutil.copyfile(again / ANSWERS_FILE, rendered / ANSWERS_FILE)
+                _record_own(rendered / ANSWERS_FILE, own)
         touched = [a.path for a in plan if a.action != "keep" and _PIPELINE.fullmatch(a.path)]
         merged = [a.path for a in plan if a.action == "merge"]
         # The user's pipelines may have findings of their own; only new ones are mlrig's.
@@ -660,6 +658,22 @@ def _own(answers: Answers, plan: list[FileAction], rendered: Path, managed: bool
             every = job_names(text, gitlab=action.path == ".gitlab-ci.yml", name=action.path)
             jobs |= set(every) - set(action.added_jobs)
     return replace(answers, own_files=tuple(sorted(files)), own_jobs=tuple(sorted(jobs)))
+
+
+def _record_own(path: Path, answers: Answers) -> None:
+    """Set ``own_files`` and ``own_jobs`` in the built-in template's rendered answers file.
+
+    The file is rendered with the template's ``to_nice_yaml`` filter, and is
+    re-dumped with it: the result is what copier writes for these answers.
+    """
+    import yaml
+    from jinja2_ansible_filters.core_filters import to_nice_yaml  # type: ignore[import-untyped]
+
+    text = path.read_text(encoding="utf-8")
+    header = "".join(line for line in text.splitlines(keepends=True) if line.startswith("#"))
+    data = yaml.safe_load(text)
+    data.update(own_files=list(answers.own_files), own_jobs=list(answers.own_jobs))
+    path.write_text(header + to_nice_yaml(data), encoding="utf-8")
 
 
 def _render(out: Path, answers: Answers | Mapping[str, object], version: str | None) -> None:
