@@ -101,8 +101,8 @@ GALLERY_FLAGS: dict[str, tuple[str, ...]] = dict.fromkeys(
 
 
 def _overrides(name: str) -> dict[str, object]:
-    flags = GALLERY_FLAGS.get(name, ())
-    return dict(flag.split("=", 1) for flag in flags[1::2])
+    pairs = (flag.split("=", 1) for flag in GALLERY_FLAGS.get(name, ())[1::2])
+    return {key: value for key, value in pairs}
 
 
 @pytest.mark.slow
@@ -144,7 +144,7 @@ def test_adopt_github_repo_adds_jobs_and_keeps_every_user_byte(tmp_path: Path) -
     assert "existing_repo: true" in answers
     assert "own_jobs:\n- lint\n- test\n" in answers
     assert f"_src_path: {builtin_bundle()}" in answers
-    assert re.search(r"^_commit: v\d+\.\d+\.\d+$", answers, re.MULTILINE)
+    assert re.search(r"^_commit: v\d+\.\d+\.\d+\S*$", answers, re.MULTILINE)
     assert "project_name: churn-model" in answers
     assert "python_version: '3.11'" in answers
     # The repo's own commands become the pipeline's (answers), with their sources.
@@ -748,8 +748,13 @@ def test_every_gallery_repo_keeps_its_content_through_adopt_and_update(
     before = snapshot(repo)
     # mlrig's pipeline goes where the repository's CI is: GitLab's, else GitHub's.
     github = not (repo / ".gitlab-ci.yml").is_file()
+    # A change to the set-up step every one of mlrig's GitHub jobs has.
     pipeline, old, new_text = (
-        ("workflows/ci.yml", "timeout-minutes: 30", "timeout-minutes: 45")
+        (
+            "workflows/ci.yml",
+            "- name: Check out the repository\n",
+            "- name: Check out the repository (next version)\n",
+        )
         if github
         else (
             ".gitlab-ci.yml",
@@ -887,7 +892,7 @@ def test_update_after_adopt_never_touches_what_adopt_left_alone(
         pipeline, name = "workflows/ci.yml", ".github/workflows/ci.yml"
         old, new_text = "timeout-minutes: 30", "timeout-minutes: 45"
         # mlrig's test job (the user has their own) and dependabot.yml both change.
-        more = (
+        more: tuple[tuple[str, str, str], ...] = (
             ("workflows/ci.yml", "timeout-minutes: 20", "timeout-minutes: 25"),
             ("dependabot.yml", "interval: weekly", "interval: daily"),
         )
@@ -1055,3 +1060,17 @@ def test_the_gate_adopt_writes_runs_alone_and_says_why_it_fails(
     assert verdict in proc.stdout + proc.stderr
     if code == 1:
         assert proc.stderr.startswith("error: model gate failed: ")
+
+
+def test_add_after_adopt_keeps_the_users_jobs_their_own(tmp_path: Path) -> None:
+    repo = make_github_matrix(tmp_path)
+    adopt(repo)
+    commit_project(repo, "adopt mlrig")
+    answers = (repo / ".copier-answers.yml").read_text()
+    assert "own_jobs:\n- lint\n- test\n" in answers
+
+    result = run_cli("add", "ci", str(repo))
+
+    assert result.exit_code == 0, result.output + result.stderr
+    assert (repo / ".copier-answers.yml").read_text() == answers
+    assert status(repo) == []

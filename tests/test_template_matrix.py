@@ -105,7 +105,9 @@ def test_combination_renders_clean(render: Callable[..., Path], answers: dict[st
 # The repository's own commands, as adopt infers them: whole sequences, continuations.
 INSTALL = {
     "uv": "uv sync --group dev",
-    "pip": 'python -m pip install --upgrade pip\npip install \\\n  -r requirements.txt\npip install -e ".[test]"',
+    "pip": "python -m pip install --upgrade pip\n"
+    "pip install \\\n  -r requirements.txt\n"
+    'pip install -e ".[test]"',
 }
 EXISTING_CHOICES: dict[str, list[object]] = {
     "ci_provider": ["github", "gitlab", "both"],
@@ -192,3 +194,11 @@ def test_existing_repo_combination_renders_only_pipelines_and_validates(
     if github:
         dependabot = (project / ".github/dependabot.yml").read_text()
         assert dependabot.count("package-ecosystem") == 1
+    # The repository's commands find the tools its install put in place: uv's .venv is
+    # active; pip installs into the runner's Python.
+    uv = answers["package_manager"] == "uv"
+    if github:
+        ci = (project / ".github/workflows/ci.yml").read_text()
+        assert ("activate-environment: true" in ci) is uv
+    if gitlab:
+        assert ("- . .venv/bin/activate" in (project / ".gitlab-ci.yml").read_text()) is uv

@@ -438,7 +438,8 @@ def test_a_pipeline_ending_with_a_document_end_marker_gets_the_jobs_inside_the_d
     body = (
         "unit:\n  stage: test\n  script: [pytest]\n"
         if gitlab
-        else "on: push\njobs:\n  unit:\n    runs-on: ubuntu-latest\n    steps:\n      - run: pytest\n"
+        else "on: push\njobs:\n  unit:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - run: pytest\n"
     )
     user = body + "...\n# trailing notes after the document\n"
 

@@ -541,7 +541,15 @@ def add(component: Component, dest: Path, *, preview: bool = False) -> AdoptResu
         ]
     answers = resolve_answers(given, project_default=project.name, use_defaults=True)
     return _bring_in(
-        project, answers, record.version, component, preview, None, {}, answers != previous
+        project,
+        answers,
+        record.version,
+        component,
+        preview,
+        None,
+        {},
+        answers != previous,
+        owned=previous.own_jobs,
     )
 
 
@@ -587,7 +595,13 @@ def _bring_in(
     overrides: dict[str, object],
     write_answers: bool,
     template: TemplateInfo | None = None,
+    *,
+    owned: tuple[str, ...] = (),
 ) -> AdoptResult:
+    """Render, plan, check and (unless ``preview``) write; see the module docstring.
+
+    ``owned``: the jobs a managed repository recorded as its own before this ``add``.
+    """
     with tempfile.TemporaryDirectory(prefix="mlrig-adopt-") as tmp:
         rendered = Path(tmp) / project.name
         if template is None:
@@ -600,7 +614,7 @@ def _bring_in(
         managed = version is not None
         plan, contents = _plan(project, rendered, component, write_answers, merge_all=managed)
         if isinstance(answers, Answers) and answers.existing_repo and write_answers:
-            own = _own(answers, plan, rendered, managed)
+            own = _own(answers, plan, rendered, managed, owned)
             if own != answers:
                 # The files and jobs the answers name were not brought in anyway: only
                 # the answers file changes.
@@ -636,15 +650,22 @@ def _bring_in(
     )
 
 
-def _own(answers: Answers, plan: list[FileAction], rendered: Path, managed: bool) -> Answers:
+def _own(
+    answers: Answers,
+    plan: list[FileAction],
+    rendered: Path,
+    managed: bool,
+    owned: tuple[str, ...] = (),
+) -> Answers:
     """``answers`` with what stays the repository's own: the files left alone, and the
     jobs of the written or merged pipelines that mlrig did not add.
 
-    On a managed repository (``mlrig add``) the jobs already there are mlrig's own, so
-    only the jobs added now stop being the repository's.
+    On a managed repository (``mlrig add``) the jobs already there are mlrig's, except
+    those ``owned`` before: only the jobs added now stop being the repository's.
     """
     files = set(answers.own_files)
-    jobs = set(answers.own_jobs)
+    kept = {job for action in plan for job in action.kept_jobs}
+    jobs = set(answers.own_jobs) | (set(owned) & kept)
     for action in plan:
         if action.path == ANSWERS_FILE:
             continue
