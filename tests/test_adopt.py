@@ -1074,3 +1074,17 @@ def test_add_after_adopt_keeps_the_users_jobs_their_own(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output + result.stderr
     assert (repo / ".copier-answers.yml").read_text() == answers
     assert status(repo) == []
+
+
+def test_a_gate_whose_tool_would_be_gitignored_is_refused(tmp_path: Path) -> None:
+    repo = make_github_matrix(tmp_path)
+    with (repo / ".gitignore").open("a") as handle:
+        handle.write(".*/\n")
+    commit_project(repo, "ignore dot folders")
+    before = snapshot(repo)
+
+    result = run_cli("adopt", str(repo), "-d", "metrics_file=metrics.json")
+
+    assert result.exit_code == 2
+    assert "git ignores that path here; stop ignoring .mlrig/" in result.stderr
+    assert snapshot(repo) == before

@@ -111,6 +111,8 @@ _EXAMPLES = {
     "metrics_file": "metrics.json",
     "monitoring_schedule": "0 6 * * 1",
 }
+# mlrig's own tool for the metric gate, written into the repository.
+_GATE = ".mlrig/gate.py"
 #: The rule a GitLab job needs so that a scheduled pipeline never runs it.
 SCHEDULE_RULE = '- if: $CI_PIPELINE_SOURCE == "schedule"\n  when: never'
 _SCHEDULE_IF = re.compile(r"\$CI_PIPELINE_SOURCE\s*==\s*[\"']schedule[\"']")
@@ -308,6 +310,12 @@ def _existing_answers(
                 "repository it did not create; add one, or leave out -d docker"
             )
     given.update(overrides)
+    if given.get("metrics_file") and _ignored(project, [_GATE]):
+        raise InvalidInputError(
+            f"metrics_file: the gate runs mlrig's {_GATE}, and git ignores that path here; "
+            "stop ignoring .mlrig/ (e.g. add `!.mlrig/` to .gitignore), or leave out "
+            "-d metrics_file"
+        )
     return given
 
 
@@ -325,6 +333,8 @@ def left_out_stages(answers: Answers, project: Path) -> tuple[LeftOut, ...]:
         return ()
     found: list[LeftOut] = []
     for stage, (key, example) in _STAGE_HINTS.items():
+        if stage == "install" and answers.package_manager == "uv":
+            example = "uv sync"
         if getattr(answers, key) == "none":
             found.append(LeftOut(stage, f"no {stage} command found", f"-d {key}={_quote(example)}"))
     if answers.train_command == "none" or not answers.metrics_file:
