@@ -9,6 +9,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from mlrig import QUESTIONS, InvalidInputError, builtin_template, load_answers_file
+from mlrig.answers import RECORDED
 from tests.conftest import make_answers
 
 
@@ -122,12 +123,14 @@ def test_model_matches_copier_yml() -> None:
     """The Python model and the template's copier.yml must ask the same questions."""
     spec = YAML(typ="safe").load((builtin_template() / "copier.yml").read_text())
     asked = {k: v for k, v in spec.items() if not k.startswith("_") and v.get("when") is not False}
-    assert list(asked) == [q.name for q in QUESTIONS]
+    assert list(asked) == [q.name for q in QUESTIONS] + list(RECORDED)
     for question in QUESTIONS:
         entry = asked[question.name]
         assert tuple(entry.get("choices", ())) == question.choices, question.name
         if question.name != "project_name":
             assert entry["default"] == question.default, question.name
+    for name in RECORDED:
+        assert (asked[name]["type"], asked[name]["default"]) == ("yaml", []), name
 
 
 class TestAnswersFile:
@@ -177,23 +180,97 @@ def test_stage_commands_are_never_asked_and_default_to_the_starters() -> None:
     assert (answers.install_command, answers.test_command) == ("", "")
 
 
+EXISTING = {
+    "existing_repo": True,
+    "install_command": "pip install -r requirements.txt",
+    "lint_command": "none",
+    "test_command": "pytest -q",
+    "data_command": "none",
+    "train_command": "none",
+    "monitoring_schedule": "none",
+}
+
+
 @pytest.mark.parametrize(
     ("given", "message"),
     [
-        ({"test_command": "make test\nrm -rf /"}, "test_command: must be one line"),
+        (
+            {"test_command": "if [ -f x ]; then\n  pytest"},
+            "test_command: not valid shell (bash -n: line 3: syntax error: unexpected end of file)",
+        ),
+        (
+            {"evaluate_command": 'eval "$(ssh-agent -s)'},
+            "evaluate_command: not valid shell (bash -n: line 1: unexpected EOF while looking "
+            "for matching `\"'",
+        ),
         ({"lint_command": "echo ${{ github.head_ref }}"}, "lint_command: must not hold '${{'"),
+        ({"data_command": "make data\x1b[31m"}, "data_command: must not hold control characters"),
         ({"install_command": "none"}, "install_command: dependencies must be installed"),
         (
             dict.fromkeys(("lint", "test", "data", "train"), "none"),
             "at least one stage must run",
         ),
+        (
+            {**EXISTING, "test_command": "none"},
+            "no lint, test, data or train command of the repository's own was found; give at "
+            "least one, e.g. -d test_command='pytest -q'",
+        ),
+        (
+            {**EXISTING, "lint_command": ""},
+            "lint_command: '' runs the starter project's command, which a repository mlrig did "
+            "not create lacks",
+        ),
+        (
+            {**EXISTING, "monitoring_schedule": "0 6 * * 1", "metrics_file": "m.json"},
+            "monitoring_schedule: monitoring a repository mlrig did not create runs its evaluate "
+            "command and gates the metrics file it writes; set evaluate_command too",
+        ),
+        ({"metrics_file": "../outside.json"}, "metrics_file: '../outside.json' is not a relative"),
+        ({"metrics_file": "-rf.json"}, "metrics_file: '-rf.json' is not a relative"),
+        ({"metrics_file": "out dir/m.json"}, "metrics_file: 'out dir/m.json' is not a relative"),
+        ({"own_files": ["../x"]}, "own_files: '../x' is not a relative path"),
+        ({"own_jobs": "lint, bad job"}, "own_jobs: 'bad job' is not a job name"),
     ],
-    ids=["multi-line", "github-expression", "no-install", "no-stage"],
+    ids=[
+        "unclosed-if",
+        "cut-mid-quote",
+        "github-expression",
+        "control-character",
+        "no-install",
+        "no-stage",
+        "existing-no-stage",
+        "existing-starter-command",
+        "existing-monitoring-without-evaluate",
+        "metrics-outside",
+        "metrics-option",
+        "metrics-space",
+        "own-file-outside",
+        "own-job-name",
+    ],
 )
-def test_bad_stage_commands_are_refused(given: dict[str, object], message: str) -> None:
+def test_bad_stage_commands_are_refused_in_one_line(given: dict[str, object], message: str) -> None:
     from mlrig import resolve_answers
 
-    if "lint" in given:
+    if "lint" in given and "existing_repo" not in given:
         given = {f"{stage}_command": value for stage, value in given.items()}
-    with pytest.raises(InvalidInputError, match=re.escape(message)):
+    with pytest.raises(InvalidInputError, match=re.escape(message)) as raised:
         resolve_answers(given, project_default="proj", use_defaults=True)
+    assert "\n" not in str(raised.value)
+
+
+def test_multi_line_commands_are_kept_whole() -> None:
+    """A whole install sequence, with a line continuation, stays as it is (trailing blanks cut)."""
+    install = "python -m pip install --upgrade pip  \npip install \\\n  -r requirements.txt\n"
+    answers = make_answers(**{**EXISTING, "install_command": install})
+
+    assert answers.install_command == (
+        "python -m pip install --upgrade pip\npip install \\\n  -r requirements.txt"
+    )
+    assert answers.existing_repo is True
+
+
+def test_every_supported_python_and_the_list_answers() -> None:
+    assert make_answers(python_version="3.14").python_version == "3.14"
+    answers = make_answers(own_files="README.md,.github/dependabot.yml", own_jobs=["test"])
+    assert answers.own_files == ("README.md", ".github/dependabot.yml")
+    assert answers.to_data()["own_jobs"] == ["test"]

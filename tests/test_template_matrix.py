@@ -3,8 +3,10 @@
 The choice and yes/no questions are multiplied (readable ids such as
 ``both-uv-pytorch-docker-f1``); the free-form ones (Python version, GPU runner,
 monitoring schedule) rotate across the combinations so each value is covered
-without multiplying the matrix. Every combination of the choices is valid today,
-so no validity filter is needed.
+without multiplying the matrix. Every combination of the choices is valid for a
+new project. The existing-repository mode (``existing_repo``, what adopt renders)
+has its own matrix, filtered by the answers model: a combination it refuses (a
+monitoring schedule without an evaluate command and metrics file) is not rendered.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from mlrig.answers import resolve_answers
+from mlrig.errors import InvalidInputError
 from mlrig.validate import validate_tree
 
 if sys.version_info >= (3, 11):
@@ -31,7 +35,7 @@ CHOICES: dict[str, list[object]] = {
     "gate_metric": ["accuracy", "f1"],
 }
 ROTATING: dict[str, list[object]] = {
-    "python_version": ["3.10", "3.11", "3.12", "3.13"],
+    "python_version": ["3.10", "3.11", "3.12", "3.13", "3.14"],
     "gpu_runner": ["none", "gpu-a100", "none"],
     "monitoring_schedule": ["0 6 * * 1", "none", "*/30 2 1-7 JAN,JUL MON-FRI"],
 }
@@ -96,3 +100,105 @@ def test_combination_renders_clean(render: Callable[..., Path], answers: dict[st
     assert repr(answers["gate_metric"]).replace("'", '"') in config
     if gitlab and monitor:
         assert str(answers["monitoring_schedule"]) in (project / "README.md").read_text()
+
+
+# The repository's own commands, as adopt infers them: whole sequences, continuations.
+INSTALL = {
+    "uv": "uv sync --group dev",
+    "pip": "python -m pip install --upgrade pip\n"
+    "pip install \\\n  -r requirements.txt\n"
+    'pip install -e ".[test]"',
+}
+EXISTING_CHOICES: dict[str, list[object]] = {
+    "ci_provider": ["github", "gitlab", "both"],
+    "package_manager": ["uv", "pip"],
+    "docker": [True, False],
+    "metrics_file": ["reports/metrics.json", ""],
+    "monitoring_schedule": ["0 6 * * 1", "none"],
+}
+EXISTING_ROTATING: dict[str, list[object]] = {
+    "python_version": ["3.14", "3.10", "3.12"],
+    "lint_command": ["ruff check .", "none", "make lint"],
+    "evaluate_command": ["python -m churn.evaluate --out reports/metrics.json", "none"],
+    "template_sync": [True, True, False],
+}
+
+
+def _existing_combinations() -> list[dict[str, object]]:
+    combos = []
+    for index, values in enumerate(itertools.product(*EXISTING_CHOICES.values())):
+        combo: dict[str, object] = dict(zip(EXISTING_CHOICES, values, strict=True))
+        for key, options in EXISTING_ROTATING.items():
+            combo[key] = options[index % len(options)]
+        combo.update(
+            existing_repo=True,
+            install_command=INSTALL[str(combo["package_manager"])],
+            test_command="pytest -q tests",
+            data_command="none" if index % 2 else "dvc status\npython scripts/check_data.py",
+            train_command='python train.py \\\n  --epochs 1 \\\n  --out "reports"',
+        )
+        try:
+            resolve_answers(combo, project_default="demo-model", use_defaults=True)
+        except InvalidInputError:
+            continue  # the answers model refuses it: adopt never renders it
+        combos.append(combo)
+    return combos
+
+
+def _existing_id(combo: dict[str, object]) -> str:
+    docker = "docker" if combo["docker"] else "nodocker"
+    gate = "gate" if combo["metrics_file"] else "nogate"
+    monitor = "-monitor" if combo["monitoring_schedule"] != "none" else ""
+    sync = "" if combo["template_sync"] else "-nosync"
+    return (
+        f"existing-{combo['ci_provider']}-{combo['package_manager']}-{docker}-{gate}"
+        f"-py{combo['python_version']}{monitor}{sync}"
+    )
+
+
+EXISTING = _existing_combinations()
+
+
+@pytest.mark.parametrize("answers", EXISTING, ids=[_existing_id(c) for c in EXISTING])
+def test_existing_repo_combination_renders_only_pipelines_and_validates(
+    render: Callable[..., Path], answers: dict[str, object]
+) -> None:
+    project = render(**answers)
+    findings = validate_tree(project)
+    assert not findings, "\n".join(map(str, findings))
+
+    github = answers["ci_provider"] in ("github", "both")
+    gitlab = answers["ci_provider"] in ("gitlab", "both")
+    gate = bool(answers["metrics_file"])
+    monitor = answers["monitoring_schedule"] != "none"
+    files = sorted(p.relative_to(project).as_posix() for p in project.rglob("*") if p.is_file())
+    expected = [
+        ".copier-answers.yml",
+        *([".github/dependabot.yml", ".github/workflows/ci.yml"] if github else []),
+        *([".github/workflows/monitor.yml"] if github and monitor else []),
+        *([".github/workflows/template-sync.yml"] if github and answers["template_sync"] else []),
+        *([".gitlab-ci.yml"] if gitlab else []),
+        *([".mlrig/gate.py"] if gate else []),
+    ]
+    assert files == sorted(expected)
+    pipelines = "".join(
+        (project / name).read_text()
+        for name in (".github/workflows/ci.yml", ".gitlab-ci.yml")
+        if (project / name).is_file()
+    )
+    # The repository's own commands, whole; mlrig's gate only with a metrics file.
+    assert "pip install \\\n" in pipelines or answers["package_manager"] == "uv"
+    assert "--epochs 1 \\\n" in pipelines
+    assert (".mlrig/gate.py" in pipelines) is gate
+    assert ("--extra dev" in pipelines) is False
+    if github:
+        dependabot = (project / ".github/dependabot.yml").read_text()
+        assert dependabot.count("package-ecosystem") == 1
+    # The repository's commands find the tools its install put in place: uv's .venv is
+    # active; pip installs into the runner's Python.
+    uv = answers["package_manager"] == "uv"
+    if github:
+        ci = (project / ".github/workflows/ci.yml").read_text()
+        assert ("activate-environment: true" in ci) is uv
+    if gitlab:
+        assert ("- . .venv/bin/activate" in (project / ".gitlab-ci.yml").read_text()) is uv

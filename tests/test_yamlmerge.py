@@ -391,3 +391,63 @@ def test_flow_style_jobs_are_refused_with_a_fix() -> None:
 
     with pytest.raises(InvalidInputError, match=r"ci\.yml: `jobs:` is written in flow style"):
         merge_github(user, OURS_GITHUB, name="ci.yml")
+
+
+def _merge(user: str, gitlab: bool) -> str:
+    if gitlab:
+        return merge_gitlab(user, OURS_GITLAB, name=".gitlab-ci.yml").text
+    return merge_github(user, OURS_GITHUB, name="ci.yml").text
+
+
+@pytest.mark.parametrize("gitlab", [False, True], ids=["github", "gitlab"])
+def test_a_crlf_pipeline_gets_crlf_insertions(gitlab: bool) -> None:
+    user = (USER_GITLAB if gitlab else USER_GITHUB).replace("\n", "\r\n")
+
+    merged = _merge(user, gitlab)
+
+    assert merged.count("\n") == merged.count("\r\n")
+    assert len(merged) > len(user)
+    load(merged)
+
+
+@pytest.mark.parametrize("gitlab", [False, True], ids=["github", "gitlab"])
+def test_a_file_without_a_final_newline_gets_nothing_but_the_insertion(gitlab: bool) -> None:
+    user = (
+        "unit:\n  stage: test\n  script: [pytest]"
+        if gitlab
+        else (
+            "on: push\njobs:\n  unit:\n    runs-on: ubuntu-latest\n    steps:\n      - run: pytest"
+        )
+    )
+
+    merged = _merge(user, gitlab)
+
+    # Every byte of the user's file comes first; the rest is mlrig's, and the file
+    # still ends as it did, without a newline.
+    assert merged.startswith(user + "\n")
+    assert not merged.endswith("\n")
+    inserted = merged[len(user) :]
+    assert ("\ntrain:\n" if gitlab else "\n  train:\n") in inserted
+    load(merged)
+
+
+@pytest.mark.parametrize("gitlab", [False, True], ids=["github", "gitlab"])
+def test_a_pipeline_ending_with_a_document_end_marker_gets_the_jobs_inside_the_document(
+    gitlab: bool,
+) -> None:
+    body = (
+        "unit:\n  stage: test\n  script: [pytest]\n"
+        if gitlab
+        else "on: push\njobs:\n  unit:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - run: pytest\n"
+    )
+    user = body + "...\n# trailing notes after the document\n"
+
+    merged = _merge(user, gitlab)
+
+    head, marker, tail = merged.partition("\n...\n")
+    assert marker, merged
+    assert tail == "# trailing notes after the document\n"
+    assert head.startswith(body.rstrip("\n"))
+    jobs = load(merged) if gitlab else load(merged)["jobs"]
+    assert {"unit", "train"} <= set(jobs)

@@ -163,12 +163,12 @@ def _merge_github(user: str, mlrig: str, name: str, only: Collection[str] | None
     lines = mlrig.splitlines(keepends=True)
     our_col = our_jobs.lc.key(next(iter(our_jobs)))[1]
     blocks = _blocks(lines, our_jobs, _end_of(ours, "jobs", len(lines)))
-    user_lines = _with_final_newline(user).splitlines(keepends=True)
+    user_lines = user.splitlines(keepends=True)
     if user_jobs is None:
         if "jobs" in doc:
             raise InvalidInputError(f"{name}: `jobs:` is empty; add a job or remove the key")
-        insert = "jobs:\n" + "".join(_shift(blocks[job], 2 - our_col) for job in added)
-        text = "".join(user_lines) + "\n" + insert
+        insert = "\njobs:\n" + "".join(_shift(blocks[job], 2 - our_col) for job in added)
+        text = _insert(user_lines, _document_end(user_lines), insert)
         return MergeResult(text, added, kept, tuple(notes))
     if user_jobs.fa.flow_style():
         raise InvalidInputError(
@@ -176,10 +176,10 @@ def _merge_github(user: str, mlrig: str, name: str, only: Collection[str] | None
             "style; rewrite it as an indented mapping, then retry"
         )
     col = user_jobs.lc.key(next(iter(user_jobs)))[1]
-    at = _content_end(user_lines, _end_of(doc, "jobs", len(user_lines)), col)
+    end = min(_end_of(doc, "jobs", len(user_lines)), _document_end(user_lines))
+    at = _content_end(user_lines, end, col)
     insert = "".join("\n" + _shift(blocks[job], col - our_col) for job in added)
-    text = "".join(user_lines[:at]) + insert + "".join(user_lines[at:])
-    return MergeResult(text, added, kept, tuple(notes))
+    return MergeResult(_insert(user_lines, at, insert), added, kept, tuple(notes))
 
 
 def merge_gitlab(
@@ -248,7 +248,7 @@ def _merge_gitlab(
         if base not in user_keys or base in renames
     ]
     pieces += [_rename_extends(blocks[job], renames) for job in added]
-    text = _with_final_newline(user)
+    text = user
     used = [str(ours[job].get("stage", "test")) for job in added]
     stages = [str(stage) for stage in ours.get("stages", ())]
     needed = [stage for stage in stages if stage in used]
@@ -273,7 +273,11 @@ def _merge_gitlab(
     tail = "".join("\n" + piece for piece in pieces)
     if new_stages is not None:
         tail = "\nstages:\n" + "".join(f"  - {stage}\n" for stage in new_stages) + tail
-    return MergeResult(text + tail, added, kept, tuple(notes), problems)
+    user_lines = text.splitlines(keepends=True)
+    if not user_lines:
+        return MergeResult(tail.removeprefix("\n"), added, kept, tuple(notes), problems)
+    at = _content_end(user_lines, _document_end(user_lines), 0)
+    return MergeResult(_insert(user_lines, at, tail), added, kept, tuple(notes), problems)
 
 
 def select_jobs(mlrig: str, jobs: Collection[str], *, gitlab: bool, name: str) -> str:
@@ -462,8 +466,33 @@ def _with_crlf(result: MergeResult) -> MergeResult:
     return MergeResult(text, result.added, result.kept, result.notes, result.problems)
 
 
-def _with_final_newline(text: str) -> str:
-    return text if not text or text.endswith("\n") else text + "\n"
+def _document_end(lines: list[str]) -> int:
+    """Index of the line that ends the (first) YAML document: ``...`` or a second ``---``.
+
+    ``len(lines)`` when the document runs to the end of the file.
+    """
+    content = False
+    for number, line in enumerate(lines):
+        if re.match(r"(\.\.\.|---)(\s|$)", line):
+            if content or line.startswith("..."):
+                return number
+            continue
+        if line.strip() and not _is_comment(line):
+            content = True
+    return len(lines)
+
+
+def _insert(lines: list[str], at: int, insert: str) -> str:
+    """``lines`` with ``insert`` (lines that start with a newline) before line ``at``.
+
+    Only the insertion is added: at the end of a file without a final newline the
+    insertion starts the new line and, like the file, ends without one.
+    """
+    head, rest = "".join(lines[:at]), "".join(lines[at:])
+    if head and not head.endswith("\n"):
+        # Only the last line of a file can lack its newline.
+        return head + insert.removesuffix("\n")
+    return head + insert.removeprefix("\n" if not head else "") + rest
 
 
 def _rename_extends(block: str, renames: dict[str, str]) -> str:

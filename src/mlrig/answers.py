@@ -10,16 +10,28 @@ from __future__ import annotations
 
 import keyword
 import math
+import os
 import re
+import shutil
+import subprocess
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal, cast
 
-from mlrig.errors import InvalidInputError
+from mlrig.errors import EnvironmentProblem, InvalidInputError
 
-__all__ = ["QUESTIONS", "Answers", "Question", "load_answers_file", "resolve_answers"]
+__all__ = [
+    "COMMANDS",
+    "QUESTIONS",
+    "RECORDED",
+    "Answers",
+    "Question",
+    "load_answers_file",
+    "monitoring_needs",
+    "resolve_answers",
+]
 
 CiProvider = Literal["github", "gitlab", "both"]
 PackageManager = Literal["uv", "pip"]
@@ -39,6 +51,19 @@ _CRON_FIELDS: tuple[tuple[str, int, int, tuple[str, ...]], ...] = (
     ("day of week", 0, 6, _WEEKDAYS),
 )
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# A relative path inside the repository: no '..', no leading '-' or '/', plain characters.
+_REL_PATH = re.compile(r"(?!-)(?!.*(?:^|/)\.\.(?:/|$))[A-Za-z0-9_.][A-Za-z0-9_./-]{0,254}")
+_JOB_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")
+#: The stage commands, in pipeline order; install and the four stages that must run
+#: a command of the repository's own in existing-repository mode come first.
+COMMANDS = (
+    "install_command",
+    "lint_command",
+    "test_command",
+    "data_command",
+    "train_command",
+    "evaluate_command",
+)
 _TRUE = {"true", "yes", "y", "on", "1"}
 _FALSE = {"false", "no", "n", "off", "0"}
 
@@ -58,15 +83,31 @@ class Answers:
     monitoring_schedule: str
     gate_metric: GateMetric
     gate_threshold: float
-    #: The repository's own commands for each pipeline stage. "" runs the starter
-    #: project's command; "none" leaves the stage out (not for install). ``mlrig adopt``
-    #: sets them from what a repository already uses; ``mlrig new`` never asks them.
+    #: The repository's own commands for each pipeline stage, each valid shell (``bash
+    #: -n``), multi-line allowed. "" runs the starter project's command (new projects
+    #: only); "none" leaves the stage out (not install, for a new project).
+    #: ``mlrig adopt`` sets them from what a repository already uses; ``mlrig new``
+    #: never asks them.
     install_command: str = ""
     lint_command: str = ""
     test_command: str = ""
     data_command: str = ""
     train_command: str = ""
     evaluate_command: str = ""
+    #: True for a repository mlrig did not create (adopt, add): the template renders
+    #: only the pipelines and mlrig's own tools under ``.mlrig/``, never a project.
+    existing_repo: bool = False
+    #: The JSON file the train (or evaluate) command writes; "" = no metric gate.
+    #: Existing-repository mode only: a new project gates with its own evaluate module.
+    metrics_file: str = ""
+    #: Whether the template-sync pipeline (GitLab job, GitHub workflow) is rendered.
+    template_sync: bool = True
+    #: Files of the template that stay the repository's own: never rendered, so
+    #: ``mlrig update`` never touches them (set by adopt for the files it left alone).
+    own_files: tuple[str, ...] = ()
+    #: Jobs of mlrig's pipelines that are not rendered: the repository has its own
+    #: job of that name, or did not take it (``mlrig add`` of another component).
+    own_jobs: tuple[str, ...] = ()
 
     @property
     def package_name(self) -> str:
@@ -80,7 +121,11 @@ class Answers:
 
     def to_data(self) -> dict[str, object]:
         """The answers as copier data (derived values are left to the template)."""
-        return asdict(self)
+        data = asdict(self)
+        # Lists, as YAML and copier's answers file hold them.
+        data["own_files"] = list(self.own_files)
+        data["own_jobs"] = list(self.own_jobs)
+        return data
 
 
 def _package_name(project_name: str) -> str:
@@ -150,20 +195,39 @@ def _threshold(raw: object) -> float:
 
 
 def _command(raw: object) -> str:
-    text = _text(raw).strip()
-    if _CONTROL.search(text) or "\n" in text:
-        raise ValueError("must be one line without control characters")
+    """A shell command, one line or several (checked with ``bash -n`` in resolve_answers)."""
+    lines = [line.rstrip() for line in _text(raw).replace("\r\n", "\n").split("\n")]
+    text = "\n".join(lines).strip("\n").strip()
+    if _CONTROL.search(text) or "\r" in text:
+        raise ValueError("must not hold control characters other than tab and newline")
     # A GitHub expression in `run:` is expanded before the shell sees it (injection).
     if "${{" in text or "{{" in text or "{%" in text:
         raise ValueError("must not hold '${{', '{{' or '{%'")
     return text
 
 
-def _install_command(raw: object) -> str:
-    text = _command(raw)
-    if text == "none":
-        raise ValueError("dependencies must be installed: give a command, or '' for the starter's")
+def _path(raw: object) -> str:
+    text = _text(raw).strip()
+    if text and not _REL_PATH.fullmatch(text):
+        raise ValueError(
+            f"{text!r} is not a relative path inside the repository (letters, digits, "
+            "'_', '.', '-' and '/'; no '..')"
+        )
     return text
+
+
+def _names(pattern: re.Pattern[str], what: str) -> Callable[[object], tuple[str, ...]]:
+    def parse(raw: object) -> tuple[str, ...]:
+        if raw is None:
+            return ()
+        items = raw if isinstance(raw, (list, tuple)) else _text(raw).split(",")
+        names = tuple(dict.fromkeys(str(item).strip() for item in items if str(item).strip()))
+        bad = [name for name in names if not pattern.fullmatch(name)]
+        if bad:
+            raise ValueError(f"{bad[0]!r} is not a {what}")
+        return names
+
+    return parse
 
 
 def _runner_label(raw: object) -> str:
@@ -239,7 +303,7 @@ class Question:
     advanced: bool = False
 
 
-_PYTHON_VERSIONS = ("3.10", "3.11", "3.12", "3.13")
+_PYTHON_VERSIONS = ("3.10", "3.11", "3.12", "3.13", "3.14")
 _CI_PROVIDERS = ("github", "gitlab", "both")
 _PACKAGE_MANAGERS = ("uv", "pip")
 _FRAMEWORKS = ("sklearn", "pytorch", "none")
@@ -269,9 +333,10 @@ QUESTIONS: tuple[Question, ...] = (
     Question("gate_threshold", "Gate threshold (0-1)", 0.8, _threshold),
     Question(
         "install_command",
-        "Command that installs the dependencies ('' = the starter's)",
+        "Command that installs the dependencies ('' = the starter's, 'none' = no install "
+        "step: existing repositories only)",
         "",
-        _install_command,
+        _command,
         advanced=True,
     ),
     *(
@@ -284,7 +349,28 @@ QUESTIONS: tuple[Question, ...] = (
         )
         for stage in ("lint", "test", "data", "train", "evaluate")
     ),
+    Question(
+        "existing_repo",
+        "A repository mlrig did not create: render only the pipelines and .mlrig/",
+        False,
+        _bool,
+        advanced=True,
+    ),
+    Question(
+        "metrics_file",
+        "JSON metrics file the train command writes, gated by .mlrig/gate.py ('' = no gate)",
+        "",
+        _path,
+        advanced=True,
+    ),
+    Question("template_sync", "Render the template-sync pipeline", True, _bool, advanced=True),
 )
+#: The template's list answers, after the questions: what ``mlrig adopt`` left to
+#: the repository. Never asked and not inferred; default: empty.
+RECORDED: dict[str, Callable[[object], tuple[str, ...]]] = {
+    "own_files": _names(_REL_PATH, "relative path inside the repository"),
+    "own_jobs": _names(_JOB_NAME, "job name"),
+}
 _BY_NAME = {question.name: question for question in QUESTIONS}
 
 Ask = Callable[[Question, object], object]
@@ -305,7 +391,7 @@ def resolve_answers(
     folder name). Raises :class:`InvalidInputError` naming every unknown key,
     invalid value or missing answer.
     """
-    unknown = sorted(set(given) - set(_BY_NAME))
+    unknown = sorted(set(given) - set(_BY_NAME) - set(RECORDED))
     if unknown:
         raise InvalidInputError(
             f"unknown question {', '.join(map(repr, unknown))}; "
@@ -329,9 +415,14 @@ def resolve_answers(
             values[question.name] = question.parse(raw)
         except ValueError as exc:
             problems.append(f"{question.name}: {exc}")
-    stages = ("lint_command", "test_command", "data_command", "train_command")
-    if all(values.get(stage) == "none" for stage in stages):
-        problems.append(f"{', '.join(stages)}: at least one stage must run (not all 'none')")
+    for name, parse in RECORDED.items():
+        try:
+            values[name] = parse(given.get(name, ()))
+        except ValueError as exc:
+            problems.append(f"{name}: {exc}")
+    problems += _stage_problems(values)
+    if not problems:
+        problems += _shell_problems({name: str(values[name]) for name in COMMANDS})
     if problems:
         raise InvalidInputError(f"invalid answer: {'; '.join(problems)}")
     if missing:
@@ -340,6 +431,11 @@ def resolve_answers(
             "pass --defaults to take the defaults, or give them with -d KEY=VALUE"
         )
     return Answers(
+        existing_repo=cast(bool, values["existing_repo"]),
+        metrics_file=cast(str, values["metrics_file"]),
+        template_sync=cast(bool, values["template_sync"]),
+        own_files=cast(tuple[str, ...], values["own_files"]),
+        own_jobs=cast(tuple[str, ...], values["own_jobs"]),
         project_name=cast(str, values["project_name"]),
         description=cast(str, values["description"]),
         python_version=cast(str, values["python_version"]),
@@ -351,18 +447,86 @@ def resolve_answers(
         monitoring_schedule=cast(str, values["monitoring_schedule"]),
         gate_metric=cast(GateMetric, values["gate_metric"]),
         gate_threshold=cast(float, values["gate_threshold"]),
-        **{
-            name: cast(str, values[name])
-            for name in (
-                "install_command",
-                "lint_command",
-                "test_command",
-                "data_command",
-                "train_command",
-                "evaluate_command",
-            )
-        },
+        **{name: cast(str, values[name]) for name in COMMANDS},
     )
+
+
+def _stage_problems(values: Mapping[str, object]) -> list[str]:
+    """What is wrong with the stage commands taken together, for the template's mode."""
+    problems = []
+    existing = values.get("existing_repo") is True
+    stages = ("lint_command", "test_command", "data_command", "train_command")
+    if all(values.get(stage) == "none" for stage in stages):
+        problems.append(
+            f"{', '.join(stages)}: no lint, test, data or train command of the repository's "
+            "own was found; give at least one, e.g. -d test_command='pytest -q'"
+            if existing
+            else f"{', '.join(stages)}: at least one stage must run (not all 'none')"
+        )
+    if existing:
+        starter = [name for name in COMMANDS[:-1] if values.get(name) == ""]
+        if starter:
+            problems.append(
+                f"{', '.join(starter)}: '' runs the starter project's command, which a "
+                "repository mlrig did not create lacks; give its own command or 'none'"
+            )
+        missing = monitoring_needs(values)
+        if values.get("monitoring_schedule", "none") != "none" and missing:
+            problems.append(
+                "monitoring_schedule: monitoring a repository mlrig did not create runs its "
+                "evaluate command and gates the metrics file it writes; set "
+                f"{' and '.join(missing)} too, or 'none'"
+            )
+    elif values.get("install_command") == "none":
+        problems.append(
+            "install_command: dependencies must be installed: give a command, or '' for the "
+            "starter's"
+        )
+    return problems
+
+
+def monitoring_needs(values: Mapping[str, object]) -> list[str]:
+    """The answers an existing repository's monitoring job lacks (evaluate command, metrics)."""
+    missing = []
+    if values.get("evaluate_command", "") in ("", "none"):
+        missing.append("evaluate_command")
+    if not values.get("metrics_file"):
+        missing.append("metrics_file")
+    return missing
+
+
+def _shell_problems(commands: Mapping[str, str]) -> list[str]:
+    """``bash -n`` of every command that is not '' or 'none', in one bash call.
+
+    Raises :class:`EnvironmentProblem` when a command must be checked and bash is missing.
+    """
+    given = {name: text for name, text in commands.items() if text not in ("", "none")}
+    if not given:
+        return []
+    bash = shutil.which("bash")
+    if bash is None:
+        raise EnvironmentProblem(
+            "bash is not installed; mlrig checks the stage commands with `bash -n` before "
+            "writing them: install bash, then retry"
+        )
+    # One bash reads the commands as arguments and parses each without running it.
+    driver = 'for c in "$@"; do bash -n -c "$c" 2>&1 | head -n 1 | tr -d "\\n"; echo; done'
+    proc = subprocess.run(
+        [bash, "-c", driver, "bash", *given.values()],
+        capture_output=True,
+        text=True,
+        check=False,
+        stdin=subprocess.DEVNULL,
+        env={"PATH": os.environ.get("PATH", ""), "LC_ALL": "C"},
+    )
+    verdicts = proc.stdout.split("\n")
+    problems = []
+    for index, name in enumerate(given):
+        error = verdicts[index].strip() if index < len(verdicts) else "bash could not check it"
+        if error:
+            detail = re.sub(r"^bash: -c: ", "", error)
+            problems.append(f"{name}: not valid shell (bash -n: {detail})")
+    return problems
 
 
 def load_answers_file(path: Path) -> dict[str, object]:

@@ -405,15 +405,12 @@ def _print_bring_in(result: AdoptResult, template: str | None = None) -> None:
                 else getattr(result.answers, name, item.value)
             )
             shown = "(the starter's)" if name.endswith("_command") and value == "" else value
+            if isinstance(shown, str) and "\n" in shown:
+                shown = f"{shown.splitlines()[0]} (+{len(shown.splitlines()) - 1} lines)"
             source = "-d" if name in result.overrides else item.source
             note = f"  ({item.note})" if item.note and name not in result.overrides else ""
             if value != item.value and name not in result.overrides:
-                note = (
-                    "  (left out: the starter's code for it would not run here; "
-                    "set your own with -d)"
-                    if value == "none"
-                    else "  (needed by this component)"
-                )
+                note = "  (left out: see below)" if value == "none" else "  (set by mlrig)"
             click.echo(f"  {name:<20} {shown!s:<24} {source}{note}")
         unused = {
             kind: item
@@ -436,6 +433,12 @@ def _print_bring_in(result: AdoptResult, template: str | None = None) -> None:
         )
         for note in action.notes:
             click.echo(f"      {note}")
+    if result.left_out:
+        click.echo("Left out (and what turns each on):")
+        for left in result.left_out:
+            click.echo(f"  {left.stage:<14} {left.reason}")
+            for line in left.hint.splitlines():
+                click.echo(f"      {line}")
     for finding in result.findings:
         click.secho(f"mlrig: invalid pipeline after the merge: {finding}", fg="red", err=True)
     if result.preview:
@@ -515,9 +518,10 @@ def add(component: str, dest: Path, preview: bool) -> int:
     """Add one COMPONENT of mlrig's template to the git repository DEST (default: here).
 
     A repository linked to mlrig gets the component at its recorded template
-    version and answers; any other is adopted with only that component (not tests
-    or monitoring, whose code imports the starter package: run `mlrig adopt`).
-    Same rules and exit codes as `mlrig adopt`.
+    version and answers; any other is adopted with only that component, running
+    its own commands (not tests: mlrig writes no tests into a repository it did not
+    create; monitoring needs its evaluate command and metrics file). Same rules and
+    exit codes as `mlrig adopt`.
     """
     from typing import cast
 

@@ -1,14 +1,18 @@
 """``mlrig adopt`` and ``mlrig add``: bring mlrig's pipeline into a repository it did not create.
 
-Both render the built-in template into a temporary directory and bring its files
-into the repository under three rules: a file the repository lacks is written; a
-pipeline file it has (``.github/workflows/<name>.yml`` rendered under the same
-name, ``.gitlab-ci.yml``) is merged job by job, keeping every byte of the user's
-text (see :mod:`mlrig._yamlmerge`); any other file it has is left alone and
-reported. The answers file is written as copier writes it, so ``mlrig update``
-works afterwards: copier's 3-way update sees the user's versions of files, and
-the template files that were never written, as the project's own edits and
-deletions, and keeps them.
+Both render the built-in template in its existing-repository mode (``existing_repo``:
+only the pipelines and mlrig's own tools under ``.mlrig/``, never a starter project)
+into a temporary directory, each stage running the repository's own command, and
+bring its files into the repository under three rules: a file the repository lacks,
+and that is not gitignored, is written; a pipeline it has (``.github/workflows/ci.yml``,
+``.gitlab-ci.yml``) is merged job by job, keeping every byte of the user's text (see
+:mod:`mlrig._yamlmerge`); any other file it has is left alone and reported. A stage
+without a command is left out and named with the answer that turns it on.
+
+What adopt left to the repository is recorded in the answers (``own_files``: files
+the template never renders again; ``own_jobs``: mlrig jobs it never renders again,
+because the repository has its own job of that name or did not take it), so that
+``mlrig update`` (copier's 3-way update) only ever moves mlrig's own files and jobs.
 
 Everything is checked and computed before the first byte is written, and the
 files are written to temporary names and then renamed into place, so bad input
@@ -23,16 +27,23 @@ import shutil
 import stat
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fnmatch import fnmatch
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from mlrig._git import refuse_in_progress, run_git
 from mlrig._infer import Inference, infer
 from mlrig._record import ANSWERS_FILE, read_record
 from mlrig._yamlmerge import job_names, merge_github, merge_gitlab, read_pipeline, select_jobs
-from mlrig.answers import QUESTIONS, Answers, load_answers_file, resolve_answers
+from mlrig.answers import (
+    QUESTIONS,
+    RECORDED,
+    Answers,
+    load_answers_file,
+    monitoring_needs,
+    resolve_answers,
+)
 from mlrig.commands.new import render_template
 from mlrig.errors import EnvironmentProblem, Interrupted, InvalidInputError
 from mlrig.templates import (
@@ -46,7 +57,7 @@ from mlrig.templates import (
 )
 from mlrig.validate import Finding, new_findings, validate_pipelines
 
-__all__ = ["COMPONENTS", "AdoptResult", "FileAction", "add", "adopt", "component_of"]
+__all__ = ["COMPONENTS", "AdoptResult", "FileAction", "LeftOut", "add", "adopt", "component_of"]
 
 Component = Literal["ci", "docker", "tests", "monitoring", "sync"]
 Action = Literal["write", "merge", "keep"]
@@ -63,6 +74,7 @@ _FILE_COMPONENTS: tuple[tuple[str, Component], ...] = (
     (".github/dependabot.yml", "ci"),
     (".github/actionlint.yaml", "ci"),
     (".gitlab-ci.yml", "ci"),
+    (".mlrig/*", "ci"),
     ("Dockerfile", "docker"),
     (".dockerignore", "docker"),
     ("tests/*", "tests"),
@@ -81,14 +93,37 @@ _COMPONENT_ANSWERS: dict[Component, tuple[str, object, object]] = {
     "monitoring": ("monitoring_schedule", "none", "0 6 * * 1"),
 }
 _PIPELINE = re.compile(r"\.github/workflows/[^/]+\.ya?ml|\.gitlab-ci\.yml")
-_STARTER_ONLY = ("data_command", "train_command", "evaluate_command")
-# Components whose files are code that imports the starter package: on a repo
-# without it (not adopted) they could only fail.
-_NEEDS_STARTER: dict[Component, str] = {"tests": "tests", "monitoring": "monitoring job"}
-# The starter's dataset: its data checks, training and monitoring read this file
-# and expect its columns.
-_STARTER_DATA = "data/train.csv"
-_QUESTION_NAMES = frozenset(q.name for q in QUESTIONS)
+# The pipelines whose jobs go into a user's file of the same name. A user's own
+# monitor.yml or template-sync.yml is never merged into: its triggers are the user's,
+# and mlrig's scheduled jobs must run only on mlrig's schedule.
+_MERGED = frozenset({".github/workflows/ci.yml", ".gitlab-ci.yml"})
+# The stages an existing repository runs with its own command, and an example of the
+# answer that turns each one on.
+_STAGE_HINTS: dict[str, tuple[str, str]] = {
+    "install": ("install_command", "pip install -r requirements.txt"),
+    "lint": ("lint_command", "ruff check ."),
+    "test": ("test_command", "pytest -q"),
+    "data": ("data_command", "python scripts/check_data.py"),
+    "train": ("train_command", "python train.py --smoke"),
+}
+_EXAMPLES = {
+    "evaluate_command": "python evaluate.py",
+    "metrics_file": "metrics.json",
+    "monitoring_schedule": "0 6 * * 1",
+}
+# mlrig's own tool for the metric gate, written into the repository.
+_GATE = ".mlrig/gate.py"
+#: The rule a GitLab job needs so that a scheduled pipeline never runs it.
+SCHEDULE_RULE = '- if: $CI_PIPELINE_SOURCE == "schedule"\n  when: never'
+_SCHEDULE_IF = re.compile(r"\$CI_PIPELINE_SOURCE\s*==\s*[\"']schedule[\"']")
+_NOT_SCHEDULE_IF = re.compile(
+    r"^\s*\$CI_PIPELINE_SOURCE\s*(?:==\s*[\"'](?!schedule[\"'])\w+[\"']|!=\s*[\"']schedule[\"'])"
+)
+# `only:` values that name pipeline sources other than a schedule.
+_NON_SCHEDULE_SOURCES = frozenset(
+    {"merge_requests", "pushes", "web", "api", "triggers", "pipelines", "external", "chat", "tags"}
+)
+_QUESTION_NAMES = frozenset(q.name for q in QUESTIONS) | frozenset(RECORDED)
 
 
 @dataclass(frozen=True)
@@ -106,6 +141,16 @@ class FileAction:
     notes: tuple[str, ...] = ()
     #: Why the merged file will not be accepted by its CI provider, if it will not.
     problems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """A stage the pipeline leaves out, why, and the answer (or file) that turns it on."""
+
+    stage: str
+    reason: str
+    #: e.g. ``-d test_command='pytest -q'``.
+    hint: str
 
 
 @dataclass(frozen=True)
@@ -128,6 +173,8 @@ class AdoptResult:
     #: actionlint, a ``needs:`` the merge could not satisfy); the user's own are left out.
     findings: tuple[Finding, ...]
     preview: bool
+    #: The stages left out, for a repository in existing-repository mode.
+    left_out: tuple[LeftOut, ...] = ()
 
     def by_action(self, action: Action) -> tuple[FileAction, ...]:
         """The files with this action."""
@@ -178,33 +225,14 @@ def adopt(
         )
     # The repo's own commands are among the inferred answers (install_command, ...).
     inference = infer(project)
-    given = inference.values()
-    if component in _COMPONENT_ANSWERS:
-        key, off, on = _COMPONENT_ANSWERS[component]
-        if given.get(key) == off:
-            given[key] = on
-    # The starter's data, train and evaluate commands run the starter package on the
-    # starter's dataset. Without the package (only a full adopt writes it), or when
-    # the repo has a data/train.csv of its own (other columns), they cannot run:
-    # leave those stages out unless the repo has its own command. Lint and test are
-    # generic. The starter's monitoring job reads that file too.
-    own_data = (project / _STARTER_DATA).exists()
-    if component is not None or own_data:
-        for kind in _STARTER_ONLY:
-            if inference.answers[kind].source == "default":
-                given[kind] = "none"
-    if (
-        component is None
-        and own_data
-        and inference.answers["monitoring_schedule"].source == ("default")
-    ):
-        given["monitoring_schedule"] = "none"
-    given.update(overrides or {})
     info = _house_template(template, trust)
     answers: Answers | Mapping[str, object]
     if info is None:
+        given = _existing_answers(project, inference, component, dict(overrides or {}))
         answers = resolve_answers(given, project_default=project.name, use_defaults=True)
     else:
+        given = inference.values()
+        given.update(overrides or {})
         asked = {question.name for question in info.questions}
         unknown = sorted(set(overrides or {}) - asked)
         if unknown:
@@ -227,6 +255,230 @@ def adopt(
     )
 
 
+def _existing_answers(
+    project: Path,
+    inference: Inference,
+    component: Component | None,
+    overrides: Mapping[str, object],
+) -> dict[str, object]:
+    """The built-in template's answers for a repository mlrig did not create.
+
+    Every stage runs the repository's own command or is left out ('none'); the image
+    stage needs the repository's Dockerfile; monitoring needs its evaluate command
+    and metrics file; and on GitLab, monitoring and template sync wait until every
+    job of the user's skips scheduled pipelines. ``overrides`` win. Raises
+    :class:`InvalidInputError` when ``component`` cannot be brought in.
+    """
+    given = inference.values()
+    given["existing_repo"] = True
+    for key, _ in _STAGE_HINTS.values():
+        if given.get(key) == "":
+            given[key] = "none"
+    has_dockerfile = (project / "Dockerfile").is_file()
+    given["docker"] = has_dockerfile and bool(given.get("docker", True))
+    if component == "docker" and not has_dockerfile:
+        raise InvalidInputError(
+            f"{project} has no Dockerfile; mlrig builds the repository's own image and "
+            "writes no Dockerfile into it: add one, then run `mlrig add docker` again"
+        )
+    merged = {**given, **overrides}
+    if component == "monitoring":
+        missing = monitoring_needs(merged)
+        if missing:
+            raise InvalidInputError(
+                "monitoring a repository mlrig did not create runs its evaluate command and "
+                f"gates the metrics file it writes; no {' or '.join(missing)} was found: run "
+                f"`mlrig adopt {_flags(missing)}`"
+            )
+        given["monitoring_schedule"] = (
+            given["monitoring_schedule"]
+            if given.get("monitoring_schedule") != "none"
+            else _EXAMPLES["monitoring_schedule"]
+        )
+    elif monitoring_needs(merged):
+        given["monitoring_schedule"] = "none"
+    if merged.get("ci_provider") in ("gitlab", "both") and _unsafe_user_jobs(project):
+        given["monitoring_schedule"] = "none"
+        given["template_sync"] = False
+    if overrides.get("docker") is not None and not has_dockerfile:
+        try:
+            wants = str(overrides["docker"]).strip().lower() in ("true", "yes", "y", "on", "1")
+        except (TypeError, ValueError):
+            wants = False
+        if wants:
+            raise InvalidInputError(
+                "docker: the repository has no Dockerfile, and mlrig writes none into a "
+                "repository it did not create; add one, or leave out -d docker"
+            )
+    given.update(overrides)
+    if given.get("metrics_file") and _ignored(project, [_GATE]):
+        raise InvalidInputError(
+            f"metrics_file: the gate runs mlrig's {_GATE}, and git ignores that path here; "
+            "stop ignoring .mlrig/ (e.g. add `!.mlrig/` to .gitignore), or leave out "
+            "-d metrics_file"
+        )
+    return given
+
+
+def _flags(keys: list[str]) -> str:
+    return " ".join(f"-d {key}={_quote(_EXAMPLES.get(key, '...'))}" for key in keys)
+
+
+def _quote(value: str) -> str:
+    return f"'{value}'" if re.search(r"[^\w./-]", value) else value
+
+
+def left_out_stages(answers: Answers, project: Path) -> tuple[LeftOut, ...]:
+    """The stages an existing repository's pipeline leaves out, each with its hint."""
+    if not answers.existing_repo:
+        return ()
+    found: list[LeftOut] = []
+    for stage, (key, example) in _STAGE_HINTS.items():
+        if stage == "install" and answers.package_manager == "uv":
+            example = "uv sync"
+        if getattr(answers, key) == "none":
+            found.append(LeftOut(stage, f"no {stage} command found", f"-d {key}={_quote(example)}"))
+    if answers.train_command == "none" or not answers.metrics_file:
+        needs = [key for key in ("metrics_file",) if not answers.metrics_file]
+        flags = _flags(needs)
+        if answers.train_command == "none":
+            flags = f"-d train_command={_quote(_STAGE_HINTS['train'][1])} {flags}".strip()
+        found.append(
+            LeftOut(
+                "metric gate",
+                "no metrics file that the train command writes" if needs else "no train stage",
+                flags,
+            )
+        )
+    if not answers.docker:
+        found.append(
+            LeftOut(
+                "image",
+                "no Dockerfile" if not (project / "Dockerfile").is_file() else "docker is off",
+                "add a Dockerfile, then `mlrig add docker`"
+                if not (project / "Dockerfile").is_file()
+                else "-d docker=true",
+            )
+        )
+    unsafe = _unsafe_user_jobs(project) if answers.ci_provider in ("gitlab", "both") else ()
+    schedule_hint = (
+        f"add this rule first in the `rules:` of {', '.join(unsafe)} (or `schedules` to their "
+        f"`except:`), then use"
+        if unsafe
+        else ""
+    )
+    if answers.monitoring_schedule == "none":
+        missing = monitoring_needs(answers.to_data())
+        reason = (
+            f"a scheduled pipeline would also run your jobs {', '.join(unsafe)}"
+            if unsafe
+            else f"no {' or '.join(missing)}"
+            if missing
+            else "no schedule"
+        )
+        flags = _flags([*missing, "monitoring_schedule"])
+        hint = f"{schedule_hint}:\n{SCHEDULE_RULE}\n{flags}" if unsafe else flags
+        found.append(LeftOut("monitoring", reason, hint))
+    if not answers.template_sync:
+        reason = (
+            f"a scheduled pipeline would also run your jobs {', '.join(unsafe)}"
+            if unsafe
+            else "template_sync is off"
+        )
+        hint = "-d template_sync=true"
+        if unsafe:
+            hint = f"{schedule_hint}:\n{SCHEDULE_RULE}\n{hint}"
+        found.append(LeftOut("template sync", reason, hint))
+    return tuple(found)
+
+
+def _unsafe_user_jobs(project: Path) -> tuple[str, ...]:
+    """The jobs of the user's GitLab pipeline that a scheduled pipeline would run.
+
+    A job is safe when its ``rules:`` never match a schedule pipeline (a
+    ``$CI_PIPELINE_SOURCE == "schedule"`` rule with ``when: never`` before any rule that
+    could match), its ``except:`` lists ``schedules``, its ``only:`` names only other
+    pipeline sources, it is manual, or the ``workflow:`` rules never run schedules.
+    Rules mlrig cannot read (``!reference``) count as unsafe.
+    """
+    path = project / ".gitlab-ci.yml"
+    if not path.is_file() or path.is_symlink():
+        return ()
+    from mlrig._yamlmerge import GITLAB_KEYWORDS, parse_pipeline
+
+    doc = parse_pipeline(read_pipeline(path, ".gitlab-ci.yml"), ".gitlab-ci.yml")
+    if not isinstance(doc, dict):
+        return ()
+    workflow = doc.get("workflow")
+    if isinstance(workflow, dict) and _rules_skip_schedules(workflow.get("rules")) is True:
+        return ()
+    jobs = {**_included_jobs(project, read_pipeline(path, ".gitlab-ci.yml"))[1], **doc}
+    unsafe = []
+    for name, job in jobs.items():
+        if str(name) in GITLAB_KEYWORDS or str(name).startswith(".") or not isinstance(job, dict):
+            continue
+        if not _job_skips_schedules(job, jobs):
+            unsafe.append(str(name))
+    return tuple(unsafe)
+
+
+def _inherited(job: Mapping[str, object], jobs: Mapping[str, object], key: str) -> object:
+    """``key`` of a GitLab job, or of the templates it ``extends`` (the last one wins)."""
+    if key in job:
+        return job[key]
+    bases = job.get("extends", ())
+    for base in reversed([bases] if isinstance(bases, str) else list(bases or ())):  # type: ignore[call-overload]
+        parent = jobs.get(str(base))
+        if isinstance(parent, dict):
+            value = _inherited(parent, jobs, key)
+            if value is not None:
+                return value
+    return None
+
+
+def _job_skips_schedules(job: Mapping[str, object], jobs: Mapping[str, object]) -> bool:
+    if _inherited(job, jobs, "when") == "manual":
+        return True
+    rules = _inherited(job, jobs, "rules")
+    if rules is not None:
+        return _rules_skip_schedules(rules) is True
+    excepted = _refs(_inherited(job, jobs, "except"))
+    if "schedules" in excepted:
+        return True
+    only = _refs(_inherited(job, jobs, "only"))
+    return bool(only) and "schedules" not in only and only <= _NON_SCHEDULE_SOURCES
+
+
+def _refs(value: object) -> set[str]:
+    if isinstance(value, str):
+        return {value}
+    if isinstance(value, dict):
+        value = value.get("refs", ())
+    return {str(item) for item in value} if isinstance(value, list) else set()
+
+
+def _rules_skip_schedules(rules: object) -> bool | None:
+    """True when no rule adds the job to a schedule pipeline; None when unreadable."""
+    if not isinstance(rules, list):
+        return None
+    for rule in rules:
+        if not isinstance(rule, dict):
+            return None
+        condition = str(rule.get("if", "")) if "if" in rule else None
+        never = rule.get("when") == "never"
+        if condition is None and never and "changes" not in rule and "exists" not in rule:
+            return True
+        if condition is not None and "||" not in condition:
+            if _SCHEDULE_IF.search(condition) and "&&" not in condition:
+                # The job is added to a schedule pipeline unless this rule says never.
+                return bool(never)
+            if _NOT_SCHEDULE_IF.match(condition):
+                continue
+        if not never:
+            return False
+    return True
+
+
 def _house_template(template: TemplateSpec | None, trust: bool) -> TemplateInfo | None:
     """The inspected house template (trust checked); ``None`` for the built-in one."""
     if template is None or template.url in (str(builtin_bundle()), str(builtin_template())):
@@ -241,10 +493,12 @@ def add(component: Component, dest: Path, *, preview: bool = False) -> AdoptResu
 
     A repo linked to the built-in template gets the component's files and jobs
     rendered at its recorded template version with its recorded answers (turned
-    on when the component needs it, e.g. ``docker``); any other repo is adopted
-    with only that component, except ``tests`` and ``monitoring``, whose code
-    imports the starter package (:class:`InvalidInputError`: adopt first).
-    Errors as for :func:`adopt`.
+    on when the component needs it, e.g. ``docker``). Any other repo is adopted in
+    existing-repository mode with only that component: ``ci`` (the stages running its
+    own commands), ``docker`` (building its own Dockerfile), ``monitoring`` (its own
+    evaluate command and metrics file, on a schedule), ``sync``. ``tests`` is refused
+    there (:class:`InvalidInputError`): mlrig brings no tests into a repository it did
+    not create; its test job runs the repository's own. Errors as for :func:`adopt`.
     """
     if component not in COMPONENTS:
         raise InvalidInputError(
@@ -252,12 +506,11 @@ def add(component: Component, dest: Path, *, preview: bool = False) -> AdoptResu
         )
     project = _check_repo(dest)
     if not (project / ANSWERS_FILE).exists():
-        if component in _NEEDS_STARTER:
+        if component == "tests":
             raise InvalidInputError(
-                f"mlrig add {component} brings the starter project's {_NEEDS_STARTER[component]}, "
-                f"whose code imports the starter package; {project} is not linked to mlrig, so run "
-                "`mlrig adopt` to bring both (it never overwrites your files), or "
-                "`mlrig add ci` for the pipeline alone"
+                f"mlrig add tests brings the starter project's tests, and {project} is not "
+                "an mlrig project: mlrig writes no tests into a repository it did not create. "
+                "`mlrig add ci` adds a test job that runs your own test command"
             )
         return adopt(project, preview=preview, component=component)
     record = read_record(project)
@@ -268,18 +521,46 @@ def add(component: Component, dest: Path, *, preview: bool = False) -> AdoptResu
         )
     recorded = load_answers_file(project / ANSWERS_FILE)
     given = {key: value for key, value in recorded.items() if key in _QUESTION_NAMES}
+    previous = resolve_answers(given, project_default=project.name, use_defaults=True)
     if component in _COMPONENT_ANSWERS:
         key, off, on = _COMPONENT_ANSWERS[component]
         if str(given.get(key)).lower() == str(off).lower():
             given[key] = on
+    if previous.existing_repo:
+        if component == "docker" and not (project / "Dockerfile").is_file():
+            raise InvalidInputError(
+                f"{project} has no Dockerfile; mlrig builds the repository's own image and "
+                "writes no Dockerfile into it: add one, then run `mlrig add docker` again"
+            )
+        if component == "monitoring" and monitoring_needs(given):
+            missing = monitoring_needs(given)
+            raise InvalidInputError(
+                "monitoring a repository mlrig did not create runs its evaluate command and "
+                f"gates the metrics file it writes; {project} has no {' or '.join(missing)} in "
+                f"{ANSWERS_FILE}: set them there ({_flags(missing)}), then retry"
+            )
+        if component == "sync":
+            given["template_sync"] = True
+        # The component's files and jobs are mlrig's again, unless the repo has the file.
+        given["own_files"] = [
+            path
+            for path in previous.own_files
+            if component_of(path) != component or (project / path).exists()
+        ]
+        given["own_jobs"] = [
+            job for job in previous.own_jobs if _JOB_COMPONENTS.get(job, "ci") != component
+        ]
     answers = resolve_answers(given, project_default=project.name, use_defaults=True)
-    previous = resolve_answers(
-        {k: v for k, v in recorded.items() if k in _QUESTION_NAMES},
-        project_default=project.name,
-        use_defaults=True,
-    )
     return _bring_in(
-        project, answers, record.version, component, preview, None, {}, answers != previous
+        project,
+        answers,
+        record.version,
+        component,
+        preview,
+        None,
+        {},
+        answers != previous,
+        owned=previous.own_jobs,
     )
 
 
@@ -322,7 +603,12 @@ def _bring_in(
     template: TemplateInfo | None = None,
     *,
     trust: bool = False,
+    owned: tuple[str, ...] = (),
 ) -> AdoptResult:
+    """Render, plan, check and (unless ``preview``) write; see the module docstring.
+
+    ``owned``: the jobs a managed repository recorded as its own before this ``add``.
+    """
     with tempfile.TemporaryDirectory(prefix="mlrig-adopt-") as tmp:
         rendered = Path(tmp) / project.name
         if template is None:
@@ -339,7 +625,15 @@ def _bring_in(
                 trust=trust,
             )
         record = read_record(rendered)
-        plan, contents = _plan(project, rendered, component, write_answers)
+        managed = version is not None
+        plan, contents = _plan(project, rendered, component, write_answers, merge_all=managed)
+        if isinstance(answers, Answers) and answers.existing_repo and write_answers:
+            own = _own(answers, plan, rendered, managed, owned)
+            if own != answers:
+                # The files and jobs the answers name were not brought in anyway: only
+                # the answers file changes.
+                answers = own
+                _record_own(rendered / ANSWERS_FILE, own)
         touched = [a.path for a in plan if a.action != "keep" and _PIPELINE.fullmatch(a.path)]
         merged = [a.path for a in plan if a.action == "merge"]
         # The user's pipelines may have findings of their own; only new ones are mlrig's.
@@ -366,7 +660,55 @@ def _bring_in(
         tuple(plan),
         findings,
         preview,
+        left_out_stages(answers, project) if isinstance(answers, Answers) else (),
     )
+
+
+def _own(
+    answers: Answers,
+    plan: list[FileAction],
+    rendered: Path,
+    managed: bool,
+    owned: tuple[str, ...] = (),
+) -> Answers:
+    """``answers`` with what stays the repository's own: the files left alone, and the
+    jobs of the written or merged pipelines that mlrig did not add.
+
+    On a managed repository (``mlrig add``) the jobs already there are mlrig's, except
+    those ``owned`` before: only the jobs added now stop being the repository's.
+    """
+    files = set(answers.own_files)
+    kept = {job for action in plan for job in action.kept_jobs}
+    jobs = set(answers.own_jobs) | (set(owned) & kept)
+    for action in plan:
+        if action.path == ANSWERS_FILE:
+            continue
+        if action.action == "keep" and not managed:
+            files.add(action.path)
+        elif action.action != "keep":
+            files.discard(action.path)
+        jobs -= set(action.added_jobs)
+        if not managed and action.action != "keep" and _PIPELINE.fullmatch(action.path):
+            text = (rendered / action.path).read_text(encoding="utf-8")
+            every = job_names(text, gitlab=action.path == ".gitlab-ci.yml", name=action.path)
+            jobs |= set(every) - set(action.added_jobs)
+    return replace(answers, own_files=tuple(sorted(files)), own_jobs=tuple(sorted(jobs)))
+
+
+def _record_own(path: Path, answers: Answers) -> None:
+    """Set ``own_files`` and ``own_jobs`` in the built-in template's rendered answers file.
+
+    The file is rendered with the template's ``to_nice_yaml`` filter, and is
+    re-dumped with it: the result is what copier writes for these answers.
+    """
+    import yaml
+    from jinja2_ansible_filters.core_filters import to_nice_yaml  # type: ignore[import-untyped]
+
+    text = path.read_text(encoding="utf-8")
+    header = "".join(line for line in text.splitlines(keepends=True) if line.startswith("#"))
+    data = yaml.safe_load(text)
+    data.update(own_files=list(answers.own_files), own_jobs=list(answers.own_jobs))
+    path.write_text(header + to_nice_yaml(data), encoding="utf-8")
 
 
 def _render(out: Path, answers: Answers | Mapping[str, object], version: str | None) -> None:
@@ -388,15 +730,24 @@ def _rendered_files(rendered: Path) -> list[str]:
 
 
 def _plan(
-    project: Path, rendered: Path, component: Component | None, write_answers: bool
+    project: Path,
+    rendered: Path,
+    component: Component | None,
+    write_answers: bool,
+    *,
+    merge_all: bool = False,
 ) -> tuple[list[FileAction], dict[str, str | None]]:
     """What to do with each rendered file; and the new content of each file to write.
 
-    Content ``None`` means "copy the rendered file as it is".
+    Content ``None`` means "copy the rendered file as it is". ``merge_all``: every
+    pipeline file the repository has is mlrig's (a managed repository), so each gets
+    the missing jobs; otherwise only ci.yml and .gitlab-ci.yml are merged into.
     """
     plan: list[FileAction] = []
     contents: dict[str, str | None] = {}
-    for rel in _rendered_files(rendered):
+    files = _rendered_files(rendered)
+    ignored = _ignored(project, [rel for rel in files if not (project / rel).exists()])
+    for rel in files:
         if rel == ANSWERS_FILE:
             if write_answers:
                 _check_writable(project, rel)
@@ -405,8 +756,14 @@ def _plan(
             continue
         pipeline = bool(_PIPELINE.fullmatch(rel))
         source = rendered / rel
+        if rel in ignored:
+            if component is None or component_of(rel) == component or pipeline:
+                plan.append(FileAction(rel, "keep", notes=("gitignored: mlrig writes none",)))
+            continue
         jobs: tuple[str, ...] | None = None
         if component is not None:
+            # A file of another component that the repository has stays its own.
+            other = FileAction(rel, "keep") if (project / rel).exists() else None
             if pipeline:
                 text = source.read_text(encoding="utf-8")
                 gitlab = rel == ".gitlab-ci.yml"
@@ -416,8 +773,10 @@ def _plan(
                     if component_of(rel, job) == component
                 )
                 if not jobs:
+                    plan.extend([other] if other and not merge_all else [])
                     continue
             elif component_of(rel) != component:
+                plan.extend([other] if other and not merge_all else [])
                 continue
         target = project / rel
         blocker = _symlink_on_path(project, rel)
@@ -433,10 +792,15 @@ def _plan(
             if not pipeline or not target.is_file():
                 plan.append(FileAction(rel, "keep"))
                 continue
+            if not merge_all and rel not in _MERGED:
+                plan.append(
+                    FileAction(rel, "keep", notes=("your own workflow: mlrig merges nothing in",))
+                )
+                continue
             user = read_pipeline(target, rel)
             ours = source.read_text(encoding="utf-8")
             if rel == ".gitlab-ci.yml":
-                included = _included_jobs(project, user)
+                included = _included_jobs(project, user)[0]
                 result = merge_gitlab(user, ours, name=rel, only=jobs, included=included)
             else:
                 result = merge_github(user, ours, name=rel, only=jobs)
@@ -473,8 +837,9 @@ def _plan(
     return plan, contents
 
 
-def _included_jobs(project: Path, text: str) -> dict[str, str | None]:
-    """Jobs (name -> stage) defined in the local files a ``.gitlab-ci.yml`` includes.
+def _included_jobs(project: Path, text: str) -> tuple[dict[str, str | None], dict[str, Any]]:
+    """Jobs defined in the local files a ``.gitlab-ci.yml`` includes: name -> stage, and
+    name -> the job's mapping (hidden templates too).
 
     Remote, project and template includes cannot be read offline and are skipped;
     so is a local include that is missing, unreadable or outside the repository.
@@ -491,6 +856,7 @@ def _included_jobs(project: Path, text: str) -> dict[str, str | None]:
     ]
     root = Path(os.path.realpath(project))
     jobs: dict[str, str | None] = {}
+    bodies: dict[str, Any] = {}
     for pattern in patterns:
         if not isinstance(pattern, str) or "://" in pattern or not pattern.strip("/"):
             continue
@@ -506,10 +872,21 @@ def _included_jobs(project: Path, text: str) -> dict[str, str | None]:
             except InvalidInputError:
                 continue
             for key, value in doc.items() if isinstance(doc, dict) else ():
-                if str(key) not in GITLAB_KEYWORDS and not str(key).startswith("."):
+                if str(key) in GITLAB_KEYWORDS:
+                    continue
+                bodies[str(key)] = value
+                if not str(key).startswith("."):
                     stage = value.get("stage") if isinstance(value, dict) else None
                     jobs[str(key)] = str(stage) if stage is not None else None
-    return jobs
+    return jobs, bodies
+
+
+def _ignored(project: Path, paths: list[str]) -> set[str]:
+    """Those of ``paths`` that git ignores (``git check-ignore``): mlrig never writes there."""
+    if not paths:
+        return set()
+    out = run_git(project, "check-ignore", "--", *paths, check=False)
+    return {line for line in out.splitlines() if line}
 
 
 def _symlink_on_path(project: Path, rel: str) -> str | None:
