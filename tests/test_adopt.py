@@ -22,9 +22,6 @@ from tests.conftest import make_answers, run_cli
 from tests.gallery import GALLERY, make_github_matrix, make_gitlab_include, make_no_ci
 from tests.templaterepo import commit_project, git, status
 
-# adopt and update use the built-in template's newest version: the source as edited.
-pytestmark = pytest.mark.usefixtures("unreleased_builtin")
-
 GITLAB_CI_LOCAL = Path(__file__).resolve().parents[1] / "node_modules" / ".bin" / "gitlab-ci-local"
 
 
