@@ -81,6 +81,7 @@ _SKIP_DIRS = frozenset(
 _MAX_WALK = 20_000
 _MAX_INCLUDES = 64
 _MAX_DEPTH = 11  # GitLab's own limit for extends and nested !reference
+_MAX_SCRIPT = 1000  # lines of one job's script
 
 _GITHUB = re.compile(r"\.github/workflows/[^/]+\.ya?ml")
 _GITLAB = ".gitlab-ci.yml"
@@ -842,6 +843,28 @@ class _Classifier:
             return _by_name(_stem(path.removesuffix(".sh"))) or self._script_stage(path, depth)
         return None
 
+    def all_stages(self, segment: str, depth: int = 0) -> set[str]:
+        """Every stage a segment runs: a task call runs all its recipe does (``make check``
+        may test and check data); any other segment its one stage."""
+        program, args = _program(_words(segment))
+        call = self.task_call(program, args)
+        if call is None or depth >= 4:
+            stage = self.classify(segment, depth)
+            return {stage} if stage else set()
+        found: set[str] = set()
+        for name in call[1]:
+            task = self.tasks.get((call[0], name))
+            if task is None:
+                continue
+            for line in task.lines:
+                for _, text in _logical_lines(line):
+                    for part, _ in _segments(text):
+                        found |= self.all_stages(part, depth + 1)
+            for dependency in task.depends:
+                found |= self.all_stages(f"{program} {dependency}", depth + 1)
+        stage = self.classify(segment, depth)
+        return (found | {stage}) if stage else found
+
     def _task_stage(self, runner: str, names: list[str], depth: int) -> str | None:
         if not names:
             names = {"tox": ["*tox-default*"], "nox": ["*nox-default*"]}.get(runner, [])
@@ -1252,17 +1275,22 @@ def _gitlab(reader: _Reader, ci: _Ci) -> None:
         resolved[name] = result
         return result
 
-    def expand(value: object, depth: int = 0) -> list[object]:
-        """A script list with ``!reference`` resolved and nested lists flattened."""
-        items: list[object] = []
+    def expand(value: object, depth: int = 0, items: list[object] | None = None) -> list[object]:
+        """A script list with ``!reference`` resolved and nested lists flattened.
+
+        At most :data:`_MAX_SCRIPT` lines: YAML aliases can nest a list into billions.
+        """
+        items = [] if items is None else items
         for item in _as_list(value):
+            if len(items) >= _MAX_SCRIPT:
+                break
             if isinstance(item, _Reference) and depth < _MAX_DEPTH:
                 target: object = job_of(item.path[0]) if item.path else None
                 for key in item.path[1:]:
                     target = _mapping(target).get(key)
-                items.extend(expand(target, depth + 1))
+                expand(target, depth + 1, items)
             elif isinstance(item, list) and depth < _MAX_DEPTH:
-                items.extend(expand(item, depth + 1))
+                expand(item, depth + 1, items)
             elif isinstance(item, (str, int, float)) and not isinstance(item, bool):
                 items.append(item)
         return items
@@ -1772,6 +1800,9 @@ def _job_pieces(job: CiJob, classifier: _Classifier) -> tuple[list[_Piece], set[
             # Pushing the image it built does not make an image job a deploy job.
             if any(kind == "deploy" and not _IMAGE_PUBLISH.search(seg) for kind, seg in kinds):
                 deploy = True
+        for _, line in _logical_lines(command.text):
+            for segment, _ in _segments(line):
+                covers |= classifier.all_stages(segment) - _EXCLUDED
         for stage, text, offset in pieces:
             covers.add(stage)
             source = _offset_source(command.source, offset)
