@@ -712,6 +712,18 @@ def _by_name(stem: str) -> str | None:
     return None
 
 
+def _name_stage(name: str) -> str | None:
+    """The stage a task's name says it is, for a task whose recipe says nothing."""
+    name = name.lower().rsplit(":", 1)[-1]
+    if name in {"test", "tests", "unit", "pytest", "check-tests", "unit-tests"}:
+        return "test"
+    if name in {"lint", "style", "format-check", "typecheck", "check-format"}:
+        return "lint"
+    if name in {"install", "setup", "deps", "requirements", "bootstrap"}:
+        return "install"
+    return _by_name(name)
+
+
 class _Classifier:
     """Classifies shell segments by what they run, following task-runner calls."""
 
@@ -878,9 +890,8 @@ class _Classifier:
         stages: list[str] = []
         for name in names:
             task = self.tasks.get((runner, name))
-            if task is None:
-                continue
-            stage = self._recipe_stage(task, depth)
+            # A call of a task that does not exist still says what it means to run.
+            stage = self._recipe_stage(task, depth) if task else _name_stage(name)
             if stage:
                 stages.append(stage)
         for stage in ("deploy", "cleanup", "test", "lint", "train", "evaluate", "data", "image", "monitor", "install"):
@@ -908,14 +919,7 @@ class _Classifier:
         if "cleanup" in found and len(set(found)) == 1:
             return "cleanup"
         # A recipe that runs nothing we know: its name says what it is.
-        name = task.name.lower()
-        if name in {"test", "tests", "unit", "pytest", "check-tests"}:
-            return "test"
-        if name in {"lint", "style", "format-check", "typecheck", "check-format"}:
-            return "lint"
-        if name in {"install", "setup", "deps", "requirements", "bootstrap"}:
-            return "install"
-        return _by_name(name)
+        return _name_stage(task.name)
 
     def _script_stage(self, path: str, depth: int) -> str | None:
         """The stage of a shell script of the repository, from the lines it runs."""
