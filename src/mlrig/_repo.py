@@ -34,6 +34,7 @@ dependency list declares are installed after it.
 from __future__ import annotations
 
 import fnmatch
+import itertools
 import os
 import re
 import shlex
@@ -62,7 +63,6 @@ __all__ = [
     "Repo",
     "RepoFiles",
     "Task",
-    "classify",
     "list_files",
     "scan",
 ]
@@ -535,7 +535,15 @@ def _words(segment: str) -> list[str]:
     for match in _WORD.finditer(segment):
         word = match.group()
         if "'" in word or '"' in word or "\\" in word:
-            word = re.sub(r"""'([^']*)'|"((?:\\.|[^"\\])*)"|\\(.)""", lambda m: next(g for g in m.groups() if g is not None) if any(g is not None for g in m.groups()) else "", word)
+            word = re.sub(
+                r"""'([^']*)'|"((?:\\.|[^"\\])*)"|\\(.)""",
+                lambda m: (
+                    next(g for g in m.groups() if g is not None)
+                    if any(g is not None for g in m.groups())
+                    else ""
+                ),
+                word,
+            )
         words.append(word)
     return words
 
@@ -555,7 +563,10 @@ def bash_valid(texts: Iterable[str]) -> dict[str, bool]:
     bash = shutil.which("bash")
     if not unique or bash is None:
         return {**verdicts, **{text: True for text in unique}}
-    script = 'while IFS= read -r -d "" c; do if bash -n -c "$c" 2>/dev/null; then printf 1; else printf 0; fi; done'
+    script = (
+        'while IFS= read -r -d "" c; do '
+        'if bash -n -c "$c" 2>/dev/null; then printf 1; else printf 0; fi; done'
+    )
     try:
         proc = subprocess.run(
             [bash, "--noprofile", "--norc", "-c", script],
@@ -623,8 +634,12 @@ _DEPLOY_VERBS = {
     "dvc": {"push"},
     "mlflow": {"deployments", "models"},
 }
-_DEPLOY_NAME = re.compile(r"(?:^|[-_.])(?:deploy|release|publish|upload|rollout|promote)(?:$|[-_.])")
-_TRAIN_NAME = re.compile(r"^(?:train(?:ing)?|fit|finetune|fine[-_]tune)(?:[-_].*)?$|[-_]train(?:ing)?$")
+_DEPLOY_NAME = re.compile(
+    r"(?:^|[-_.])(?:deploy|release|publish|upload|rollout|promote)(?:$|[-_.])"
+)
+_TRAIN_NAME = re.compile(
+    r"^(?:train(?:ing)?|fit|finetune|fine[-_]tune)(?:[-_].*)?$|[-_]train(?:ing)?$"
+)
 _EVAL_NAME = re.compile(
     r"^(?:evaluate|evaluation|eval|metrics|gate|score|scoring|benchmark)(?:[-_].*)?$"
     r"|[-_](?:evaluate|evaluation|eval|gate|metrics)$"
@@ -642,9 +657,7 @@ def _program(words: list[str]) -> tuple[str, list[str]]:
     index = 0
     while index < len(words):
         word = words[index]
-        if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=.*", word):
-            index += 1
-        elif word in _PREFIXES:
+        if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=.*", word) or word in _PREFIXES:
             index += 1
         elif word == "timeout" and index + 1 < len(words):
             index += 2
@@ -654,7 +667,17 @@ def _program(words: list[str]) -> tuple[str, list[str]]:
     while words:
         name = words[0].rsplit("/", 1)[-1]
         rest = words[1:]
-        if name in {"uv", "poetry", "pdm", "pipenv", "hatch", "pixi", "conda", "mamba", "micromamba"} and rest[:1] == ["run"]:
+        if name in {
+            "uv",
+            "poetry",
+            "pdm",
+            "pipenv",
+            "hatch",
+            "pixi",
+            "conda",
+            "mamba",
+            "micromamba",
+        } and rest[:1] == ["run"]:
             rest = _skip_options(rest[1:])
             if not rest:
                 return name, []
@@ -664,10 +687,17 @@ def _program(words: list[str]) -> tuple[str, list[str]]:
             words = rest
             continue
         if name in {"uvx", "pipx"} or (name == "uv" and rest[:2] == ["tool", "run"]):
-            rest = rest[2:] if name == "uv" else (rest[1:] if name == "pipx" and rest[:1] == ["run"] else rest)
+            rest = (
+                rest[2:]
+                if name == "uv"
+                else (rest[1:] if name == "pipx" and rest[:1] == ["run"] else rest)
+            )
             words = _skip_options(rest)
             continue
-        if re.fullmatch(r"(?:python[\d.]*|py|\$\(PYTHON\)|\$\{?PYTHON\}?|\$\(PY\)|coverage|\$\(VENV\)/bin/python)", name) or name.endswith("/python"):
+        if re.fullmatch(
+            r"(?:python[\d.]*|py|\$\(PYTHON\)|\$\{?PYTHON\}?|\$\(PY\)|coverage|\$\(VENV\)/bin/python)",
+            name,
+        ) or name.endswith("/python"):
             if rest[:1] == ["run"] and name == "coverage":
                 rest = rest[1:]
             options = list(rest)
@@ -757,7 +787,9 @@ class _Classifier:
         names: list[str] = []
         rest = list(args)
         if runner == "mise":
-            if rest[:1] not in (["run"], ["r"]) and not (rest and rest[0] in {t[1] for t in self.tasks if t[0] == "mise"}):
+            if rest[:1] not in (["run"], ["r"]) and not (
+                rest and rest[0] in {t[1] for t in self.tasks if t[0] == "mise"}
+            ):
                 return None
             rest = rest[1:] if rest[:1] in (["run"], ["r"]) else rest
         if runner in {"tox", "nox"}:
@@ -798,20 +830,34 @@ class _Classifier:
         if program in _DEPLOY_PROGRAMS:
             if program == "rsync" and not any(":" in a and not a.startswith("-") for a in args):
                 return None
-            if program == "aws" and verb not in {"s3", "ecr", "ecs", "lambda", "deploy", "cloudformation", "sagemaker"}:
+            if program == "aws" and verb not in {
+                "s3",
+                "ecr",
+                "ecs",
+                "lambda",
+                "deploy",
+                "cloudformation",
+                "sagemaker",
+            }:
                 return None
             return "deploy"
         if verb in _DEPLOY_VERBS.get(program, set()):
             return "deploy"
-        if program in {"curl", "wget"} and re.search(r"\s(?:-X\s*(?:POST|PUT|PATCH|DELETE)|-T|--upload-file|--data\S*|-d|-F|--form)\b", f" {segment}"):
+        if program in {"curl", "wget"} and re.search(
+            r"\s(?:-X\s*(?:POST|PUT|PATCH|DELETE)|-T|--upload-file|--data\S*|-d|-F|--form)\b",
+            f" {segment}",
+        ):
             return "deploy"
         if program == "rm" and any(a.startswith("-") and ("r" in a or "f" in a) for a in args):
             return "cleanup"
         if program in {"docker", "podman", "buildah", "nerdctl"} and (
-            verb in {"build", "bud"} or args[:2] in (["buildx", "build"], ["compose", "build"], ["image", "build"])
+            verb in {"build", "bud"}
+            or args[:2] in (["buildx", "build"], ["compose", "build"], ["image", "build"])
         ):
             return "image"
-        if program in {"executor", "/kaniko/executor", "kaniko"} or segment.lstrip().startswith("/kaniko/executor"):
+        if program in {"executor", "/kaniko/executor", "kaniko"} or segment.lstrip().startswith(
+            "/kaniko/executor"
+        ):
             return "image"
         if program == "-m pip" or program in _INSTALL_VERBS:
             verbs = _INSTALL_VERBS.get("pip" if program == "-m pip" else program, set())
@@ -822,9 +868,9 @@ class _Classifier:
         call = self.task_call(program, args)
         if call is not None:
             return self._task_stage(call[0], call[1], depth)
-        if program in _LINT or program.startswith("-m ") and program[3:] in _LINT:
+        if program in _LINT or (program.startswith("-m ") and program[3:] in _LINT):
             return "lint"
-        if program in _TEST or program.startswith("-m ") and program[3:] in _TEST:
+        if program in _TEST or (program.startswith("-m ") and program[3:] in _TEST):
             return "test"
         if program == "hatch" and verb == "test":
             return "test"
@@ -840,7 +886,9 @@ class _Classifier:
             return "monitor"
         if program in {"accelerate", "torchrun", "deepspeed", "lightning", "mlflow"}:
             script = next((a for a in args if a.endswith(".py")), "")
-            return _by_name(_stem(script)) or ("train" if program != "mlflow" or verb == "run" else None)
+            return _by_name(_stem(script)) or (
+                "train" if program != "mlflow" or verb == "run" else None
+            )
         if program.startswith("-m "):
             return _by_name(_stem(program[3:]))
         if program.startswith("py "):
@@ -891,15 +939,26 @@ class _Classifier:
         for name in names:
             task = self.tasks.get((runner, name))
             # A call of a task that does not exist still says what it means to run.
-            stage = self._recipe_stage(task, depth) if task else _name_stage(name)
+            stage = self.recipe_stage(task, depth) if task else _name_stage(name)
             if stage:
                 stages.append(stage)
-        for stage in ("deploy", "cleanup", "test", "lint", "train", "evaluate", "data", "image", "monitor", "install"):
+        for stage in (
+            "deploy",
+            "cleanup",
+            "test",
+            "lint",
+            "train",
+            "evaluate",
+            "data",
+            "image",
+            "monitor",
+            "install",
+        ):
             if stage in stages:
                 return stage
         return None
 
-    def _recipe_stage(self, task: Task, depth: int) -> str | None:
+    def recipe_stage(self, task: Task, depth: int) -> str | None:
         found: list[str] = []
         if depth < 4:
             for line in task.lines:
@@ -910,10 +969,20 @@ class _Classifier:
                             found.append(stage)
             for dependency in task.depends:
                 sub = self.tasks.get((task.runner, dependency))
-                stage = self._recipe_stage(sub, depth + 1) if sub else None
+                stage = self.recipe_stage(sub, depth + 1) if sub else None
                 if stage:
                     found.append(stage)
-        for stage in ("deploy", "test", "lint", "train", "evaluate", "data", "image", "monitor", "install"):
+        for stage in (
+            "deploy",
+            "test",
+            "lint",
+            "train",
+            "evaluate",
+            "data",
+            "image",
+            "monitor",
+            "install",
+        ):
             if stage in found:
                 return stage
         if "cleanup" in found and len(set(found)) == 1:
@@ -929,7 +998,7 @@ class _Classifier:
         if not text:
             return None
         task = Task("script", path, (text,), path, path)
-        stage = self._recipe_stage(task, depth)
+        stage = self.recipe_stage(task, depth)
         return None if stage in {"install"} else stage
 
 
@@ -951,10 +1020,17 @@ def _make_tasks(reader: _Reader) -> list[Task]:
         match = _MAKE_RULE.match(line) if not line.startswith("\t") else None
         number += 1
         rule_line = number
-        if not match or match.group(1).startswith(".") or "$" in match.group(1) or "%" in match.group(1):
+        if (
+            not match
+            or match.group(1).startswith(".")
+            or "$" in match.group(1)
+            or "%" in match.group(1)
+        ):
             continue
         recipe: list[str] = [match.group(3).strip()] if match.group(3) else []
-        while number < len(lines) and (lines[number].startswith("\t") or (recipe and recipe[-1].endswith("\\"))):
+        while number < len(lines) and (
+            lines[number].startswith("\t") or (recipe and recipe[-1].endswith("\\"))
+        ):
             if lines[number].startswith("\t#"):
                 number += 1
                 continue
@@ -968,7 +1044,12 @@ def _make_tasks(reader: _Reader) -> list[Task]:
         for name in match.group(1).split():
             if name not in tasks:
                 tasks[name] = Task(
-                    "make", name, tuple(r for r in recipe if r), f"{path}:{rule_line}", f"make {name}", depends
+                    "make",
+                    name,
+                    tuple(r for r in recipe if r),
+                    f"{path}:{rule_line}",
+                    f"make {name}",
+                    depends,
                 )
     return list(tasks.values())
 
@@ -984,7 +1065,9 @@ def _just_tasks(reader: _Reader) -> list[Task]:
     tasks: list[Task] = []
     lines = text.split("\n")
     for number, line in enumerate(lines):
-        if line[:1] in (" ", "\t", "#", "[") or line.startswith(("set ", "alias ", "export ", "import ", "mod ")):
+        if line[:1] in (" ", "\t", "#", "[") or line.startswith(
+            ("set ", "alias ", "export ", "import ", "mod ")
+        ):
             continue
         match = _JUST_RECIPE.match(line)
         if not match:
@@ -998,7 +1081,9 @@ def _just_tasks(reader: _Reader) -> list[Task]:
                 body.append(stripped.lstrip("@-").strip())
         depends = tuple(d for d in match.group(3).split() if re.fullmatch(r"[\w-]+", d))
         name = match.group(1)
-        tasks.append(Task("just", name, tuple(body), f"{path}:{number + 1}", f"just {name}", depends))
+        tasks.append(
+            Task("just", name, tuple(body), f"{path}:{number + 1}", f"just {name}", depends)
+        )
     return tasks
 
 
@@ -1021,10 +1106,16 @@ def _toml_tasks(
             for key in ("cmd", "shell", "run", "script", "call"):
                 item = value.get(key)
                 if isinstance(item, str):
-                    lines = [item if key != "script" else f"python -c 'import {item.split(':')[0]}'"]
+                    lines = [
+                        item if key != "script" else f"python -c 'import {item.split(':')[0]}'"
+                    ]
                     break
                 if isinstance(item, list):
-                    lines = [" ".join(map(str, item))] if key == "cmd" and runner == "pixi" else [str(i) for i in item]
+                    lines = (
+                        [" ".join(map(str, item))]
+                        if key == "cmd" and runner == "pixi"
+                        else [str(i) for i in item]
+                    )
                     break
             for key in ("depends", "depends-on", "depends_on", "sequence", "deps"):
                 items = value.get(key)
@@ -1036,16 +1127,44 @@ def _toml_tasks(
         escaped = re.escape(str(name))
         line = _line_of(text, rf"^\s*(?:\[{header}\.\"?{escaped}\"?\]|\"?{escaped}\"?\s*=)")
         tasks.append(
-            Task(runner, str(name), tuple(lines), f"{path}:{line}", call.format(name=name), tuple(depends))
+            Task(
+                runner,
+                str(name),
+                tuple(lines),
+                f"{path}:{line}",
+                call.format(name=name),
+                tuple(depends),
+            )
         )
     return tasks
 
 
 def _pyproject_tasks(reader: _Reader, pyproject: dict[str, Any]) -> list[Task]:
     text = reader.text("pyproject.toml") or ""
-    tasks = _toml_tasks("poe", "pyproject.toml", _get(pyproject, "tool", "poe", "tasks"), text, "poe {name}", r"tool\.poe\.tasks")
-    tasks += _toml_tasks("pdm", "pyproject.toml", {k: v for k, v in _mapping(_get(pyproject, "tool", "pdm", "scripts")).items() if k != "_"}, text, "pdm run {name}", r"tool\.pdm\.scripts")
-    tasks += _toml_tasks("pixi", "pyproject.toml", _get(pyproject, "tool", "pixi", "tasks"), text, "pixi run {name}", r"tool\.pixi\.tasks")
+    tasks = _toml_tasks(
+        "poe",
+        "pyproject.toml",
+        _get(pyproject, "tool", "poe", "tasks"),
+        text,
+        "poe {name}",
+        r"tool\.poe\.tasks",
+    )
+    tasks += _toml_tasks(
+        "pdm",
+        "pyproject.toml",
+        {k: v for k, v in _mapping(_get(pyproject, "tool", "pdm", "scripts")).items() if k != "_"},
+        text,
+        "pdm run {name}",
+        r"tool\.pdm\.scripts",
+    )
+    tasks += _toml_tasks(
+        "pixi",
+        "pyproject.toml",
+        _get(pyproject, "tool", "pixi", "tasks"),
+        text,
+        "pixi run {name}",
+        r"tool\.pixi\.tasks",
+    )
     envs = dict(_mapping(_get(pyproject, "tool", "hatch", "envs")))
     hatch_path = "pyproject.toml"
     if "hatch.toml" in reader.files:
@@ -1054,14 +1173,46 @@ def _pyproject_tasks(reader: _Reader, pyproject: dict[str, Any]) -> list[Task]:
     hatch_text = reader.text(hatch_path) or ""
     for env, config in envs.items():
         prefix = "" if env == "default" else f"{env}:"
-        for task in _toml_tasks("hatch", hatch_path, _mapping(config).get("scripts"), hatch_text, f"hatch run {prefix}{{name}}", rf"(?:tool\.hatch\.)?envs\.{re.escape(str(env))}\.scripts"):
-            tasks.append(Task("hatch", f"{prefix}{task.name}", task.lines, task.source, task.call, task.depends))
+        for task in _toml_tasks(
+            "hatch",
+            hatch_path,
+            _mapping(config).get("scripts"),
+            hatch_text,
+            f"hatch run {prefix}{{name}}",
+            rf"(?:tool\.hatch\.)?envs\.{re.escape(str(env))}\.scripts",
+        ):
+            tasks.append(
+                Task(
+                    "hatch",
+                    f"{prefix}{task.name}",
+                    task.lines,
+                    task.source,
+                    task.call,
+                    task.depends,
+                )
+            )
     pixi = reader.first("pixi.toml")
     if pixi:
-        tasks += _toml_tasks("pixi", pixi, reader.toml(pixi).get("tasks"), reader.text(pixi) or "", "pixi run {name}", "tasks")
-    mise = reader.first("mise.toml", ".mise.toml", "mise/config.toml", ".config/mise.toml", ".mise/config.toml")
+        tasks += _toml_tasks(
+            "pixi",
+            pixi,
+            reader.toml(pixi).get("tasks"),
+            reader.text(pixi) or "",
+            "pixi run {name}",
+            "tasks",
+        )
+    mise = reader.first(
+        "mise.toml", ".mise.toml", "mise/config.toml", ".config/mise.toml", ".mise/config.toml"
+    )
     if mise:
-        tasks += _toml_tasks("mise", mise, reader.toml(mise).get("tasks"), reader.text(mise) or "", "mise run {name}", "tasks")
+        tasks += _toml_tasks(
+            "mise",
+            mise,
+            reader.toml(mise).get("tasks"),
+            reader.text(mise) or "",
+            "mise run {name}",
+            "tasks",
+        )
     return tasks
 
 
@@ -1101,13 +1252,23 @@ def _tox_tasks(reader: _Reader, pyproject: dict[str, Any]) -> list[Task]:
             tasks.append(Task("tox", name, tuple(lines), f"{path}:{where[section]}", call))
         return tasks
     table = _get(pyproject, "tool", "tox")
-    toml_path, toml = ("pyproject.toml", table) if isinstance(table, dict) else ("tox.toml", reader.toml("tox.toml"))
+    toml_path, toml = (
+        ("pyproject.toml", table)
+        if isinstance(table, dict)
+        else ("tox.toml", reader.toml("tox.toml"))
+    )
     if toml:
         source_text = reader.text(toml_path) or ""
         for name, env in _mapping(toml.get("env")).items():
-            lines = [" ".join(map(str, c)) for c in _as_list(_mapping(env).get("commands")) if isinstance(c, list)]
-            line = _line_of(source_text, rf"^\[(?:tool\.tox\.)?env\.{re.escape(str(name))}\]")
-            tasks.append(Task("tox", str(name), tuple(lines), f"{toml_path}:{line}", f"tox -e {name}"))
+            lines = [
+                " ".join(map(str, c))
+                for c in _as_list(_mapping(env).get("commands"))
+                if isinstance(c, list)
+            ]
+            at = _line_of(source_text, rf"^\[(?:tool\.tox\.)?env\.{re.escape(str(name))}\]")
+            tasks.append(
+                Task("tox", str(name), tuple(lines), f"{toml_path}:{at}", f"tox -e {name}")
+            )
     return tasks
 
 
@@ -1124,7 +1285,10 @@ def _python_tasks(reader: _Reader, runner: str, path: str) -> list[Task]:
         end = matches[index + 1].start() if index + 1 < len(matches) else len(text)
         body = text[match.end() : end]
         if runner == "nox":
-            lines = [" ".join(re.findall(r"[\"']([^\"']*)[\"']", call)) for call in re.findall(r"session\.run\(([^)]*)\)", body)]
+            lines = [
+                " ".join(re.findall(r"[\"']([^\"']*)[\"']", call))
+                for call in re.findall(r"session\.run\(([^)]*)\)", body)
+            ]
         else:
             lines = re.findall(r"\.run\(\s*f?[\"']([^\"']+)[\"']", body)
         name = match.group(1)
@@ -1223,7 +1387,9 @@ def _github(reader: _Reader, path: str, ci: _Ci) -> None:
             for key in ("python-version", "python", "python_version", "py"):
                 pythons += _versions(_mapping(entry).get(key))
         container = job.get("container")
-        pythons += _versions(container if isinstance(container, str) else _mapping(container).get("image"))
+        pythons += _versions(
+            container if isinstance(container, str) else _mapping(container).get("image")
+        )
         commands: list[Command] = []
         uses: list[str] = []
         for step in _as_list(job.get("steps")):
@@ -1306,7 +1472,7 @@ def _gitlab(reader: _Reader, ci: _Ci) -> None:
         job = job_of(name)
         if "script" not in job and "trigger" not in job and "run" not in job:
             continue
-        before = job["before_script"] if "before_script" in job else default_before
+        before = job.get("before_script", default_before)
         commands = [
             Command(str(item).rstrip("\n"), _where(item, _GITLAB))
             for item in [*expand(before), *expand(job.get("script"))]
@@ -1315,7 +1481,9 @@ def _gitlab(reader: _Reader, ci: _Ci) -> None:
         rules = [_mapping(rule) for rule in _as_list(job.get("rules"))]
         triggers = tuple(str(rule["if"]) for rule in rules if "if" in rule)
         only = job.get("only")
-        only_refs = [str(r) for r in _as_list(_mapping(only).get("refs") if isinstance(only, dict) else only)]
+        only_refs = [
+            str(r) for r in _as_list(_mapping(only).get("refs") if isinstance(only, dict) else only)
+        ]
         triggers += tuple(f"only: {r}" for r in only_refs)
         scheduled, on_schedule = _gitlab_schedule(rules, only_refs, job.get("except"))
         if scheduled:
@@ -1361,7 +1529,9 @@ def _gitlab_schedule(
     meant = False
     for rule in rules:
         never = str(rule.get("when", "on_success")) == "never"
-        sources = re.findall(r"\$CI_PIPELINE_SOURCE\s*(==|!=)\s*[\"']?(\w+)", str(rule.get("if", "")))
+        sources = re.findall(
+            r"\$CI_PIPELINE_SOURCE\s*(==|!=)\s*[\"']?(\w+)", str(rule.get("if", ""))
+        )
         if any(op == "==" and value == "schedule" for op, value in sources) and not never:
             meant = True
     for rule in rules:
@@ -1372,9 +1542,9 @@ def _gitlab_schedule(
             return meant, not never
         if sources and "||" not in condition:
             # A condition on the source alone, or ANDed with it, is decided by it.
-            if all((value == "schedule") == (op == "==") for op, value in sources):
-                if "&&" not in condition or not never:
-                    return meant, not never
+            decided = all((value == "schedule") == (op == "==") for op, value in sources)
+            if decided and ("&&" not in condition or not never):
+                return meant, not never
             continue
         if any(op == "==" and value == "schedule" for op, value in sources):
             return meant, not never
@@ -1480,7 +1650,10 @@ def _other_ci(reader: _Reader, path: str, provider: str, ci: _Ci) -> None:
 
 _REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 _DEV_NAMES = ("dev", "test", "tests", "testing", "lint", "typing", "check")
-_NOT_PACKAGES = frozenset({"tests", "test", "docs", "doc", "scripts", "examples", "notebooks"} | {"benchmarks", "src", "build", "dist", "tools", "ci"})
+_NOT_PACKAGES = frozenset(
+    {"tests", "test", "docs", "doc", "scripts", "examples", "notebooks"}
+    | {"benchmarks", "src", "build", "dist", "tools", "ci"}
+)
 
 
 def _normalise(name: str) -> str:
@@ -1540,7 +1713,9 @@ def _dependencies(reader: _Reader, pyproject: dict[str, Any]) -> dict[str, str]:
         declared.extend(_as_list(_mapping(env).get("dependencies")))
         declared.extend(_as_list(_mapping(env).get("extra-dependencies")))
     poetry = _mapping(_get(pyproject, "tool", "poetry"))
-    declared += list(_mapping(poetry.get("dependencies"))) + list(_mapping(poetry.get("dev-dependencies")))
+    declared += list(_mapping(poetry.get("dependencies"))) + list(
+        _mapping(poetry.get("dev-dependencies"))
+    )
     for group in _mapping(poetry.get("group")).values():
         declared.extend(_mapping(_mapping(group).get("dependencies")))
     pixi = _mapping(_get(pyproject, "tool", "pixi"))
@@ -1552,7 +1727,10 @@ def _dependencies(reader: _Reader, pyproject: dict[str, Any]) -> dict[str, str]:
     add(declared, "pyproject.toml")
     if "pixi.toml" in reader.files:
         pixi = reader.toml("pixi.toml")
-        add([*_mapping(pixi.get("dependencies")), *_mapping(pixi.get("pypi-dependencies"))], "pixi.toml")
+        add(
+            [*_mapping(pixi.get("dependencies")), *_mapping(pixi.get("pypi-dependencies"))],
+            "pixi.toml",
+        )
     for path in _requirement_files(reader.files):
         add((reader.text(path) or "").split("\n"), path)
     conda, pip, _ = _environment(reader)
@@ -1587,9 +1765,7 @@ def _allows(spec: str, version: str) -> bool:
     return any(allowed.contains(f"{version}.{patch}", prereleases=True) for patch in (0, 99))
 
 
-def _python(
-    reader: _Reader, pyproject: dict[str, Any], jobs: Sequence[CiJob]
-) -> Python:
+def _python(reader: _Reader, pyproject: dict[str, Any], jobs: Sequence[CiJob]) -> Python:
     choices = _python_choices()
     supported_text = f"mlrig's pipelines run Python {choices[0]}-{choices[-1]}"
     requires = _get(pyproject, "project", "requires-python")
@@ -1598,11 +1774,18 @@ def _python(
         requires = _get(pyproject, "tool", "poetry", "dependencies", "python")
         requires_source = "pyproject.toml [tool.poetry]"
     if not isinstance(requires, str):
-        match = re.search(r"python_requires\s*=\s*[\"']([^\"']+)", reader.text("setup.py") or reader.text("setup.cfg") or "")
-        requires, requires_source = (match.group(1), "setup.py python_requires") if match else ("", "")
+        match = re.search(
+            r"python_requires\s*=\s*[\"']([^\"']+)",
+            reader.text("setup.py") or reader.text("setup.cfg") or "",
+        )
+        requires, requires_source = (
+            (match.group(1), "setup.py python_requires") if match else ("", "")
+        )
     allowed = [v for v in choices if _allows(requires, v)]
 
     def verdict(version: str, source: str) -> Python:
+        newer = tuple(map(int, version.split("."))) > tuple(map(int, choices[-1].split(".")))
+        nearest = choices[-1] if newer else choices[0]
         if version in choices:
             if requires and not _allows(requires, version):
                 why = f"{version} from {source} is outside requires-python {requires!r}"
@@ -1611,9 +1794,15 @@ def _python(
         hint = (
             f"; requires-python {requires!r} allows {allowed[0]}: -d python_version={allowed[0]}"
             if allowed
-            else f"; give one with -d python_version={choices[-1] if version > choices[-1] else choices[0]} if the code runs on it"
+            else f"; give one with -d python_version={nearest} if the code runs on it"
         )
-        return Python(version, source, False, f"{source} says Python {version}; {supported_text}{hint}", requires)
+        return Python(
+            version,
+            source,
+            False,
+            f"{source} says Python {version}; {supported_text}{hint}",
+            requires,
+        )
 
     text = reader.text(".python-version")
     if text:
@@ -1624,7 +1813,9 @@ def _python(
         if allowed:
             return Python(allowed[0], requires_source, True, "", requires)
         return Python(
-            "", requires_source, False,
+            "",
+            requires_source,
+            False,
             f"requires-python {requires!r} allows no Python mlrig supports ({supported_text})",
             requires,
         )
@@ -1645,7 +1836,9 @@ def _manager(reader: _Reader, pyproject: dict[str, Any]) -> Manager:
         return Manager("uv", "uv.lock")
     if "poetry.lock" in files:
         return Manager("poetry", "poetry.lock")
-    if _get(pyproject, "tool", "poetry") is not None and ("poetry" in build or _get(pyproject, "tool", "poetry", "dependencies")):
+    if _get(pyproject, "tool", "poetry") is not None and (
+        "poetry" in build or _get(pyproject, "tool", "poetry", "dependencies")
+    ):
         return Manager("poetry", "pyproject.toml [tool.poetry]")
     if "pdm.lock" in files:
         return Manager("pdm", "pdm.lock")
@@ -1670,7 +1863,11 @@ def _manager(reader: _Reader, pyproject: dict[str, Any]) -> Manager:
 def _build(reader: _Reader, pyproject: dict[str, Any]) -> Build:
     backend = _get(pyproject, "build-system", "build-backend")
     if isinstance(backend, str) or _get(pyproject, "build-system") is not None:
-        return Build("pyproject", str(backend or "setuptools.build_meta:__legacy__"), "pyproject.toml [build-system]")
+        return Build(
+            "pyproject",
+            str(backend or "setuptools.build_meta:__legacy__"),
+            "pyproject.toml [build-system]",
+        )
     if "setup.py" in reader.files:
         return Build("setup.py", "setuptools", "setup.py")
     if "setup.cfg" in reader.files and "[metadata]" in (reader.text("setup.cfg") or ""):
@@ -1679,11 +1876,14 @@ def _build(reader: _Reader, pyproject: dict[str, Any]) -> Build:
 
 
 def _layout(files: frozenset[str]) -> tuple[str, tuple[str, ...]]:
-    src = sorted({f.split("/")[1] for f in files if re.fullmatch(r"src/[A-Za-z_]\w*/__init__\.py", f)})
+    src = sorted(
+        {f.split("/")[1] for f in files if re.fullmatch(r"src/[A-Za-z_]\w*/__init__\.py", f)}
+    )
     if src:
         return "src", tuple(src)
     flat = sorted(
-        {f.split("/")[0] for f in files if re.fullmatch(r"[A-Za-z_]\w*/__init__\.py", f)} - _NOT_PACKAGES
+        {f.split("/")[0] for f in files if re.fullmatch(r"[A-Za-z_]\w*/__init__\.py", f)}
+        - _NOT_PACKAGES
     )
     if flat:
         return "flat", tuple(flat)
@@ -1723,8 +1923,24 @@ _TOOLS = {
     "just": "rust-just",
     "coverage": "coverage",
 }
-_OUT_FLAGS = frozenset({"-o", "--out", "--output", "--output-dir", "--out-dir", "--outdir", "--save", "--model-out", "--junitxml", "--summary", "--cov-report"})
-_DATA_PATH = re.compile(r"[\w./-]+\.(?:csv|tsv|parquet|jsonl?|feather|arrow|npy|npz|pkl|pickle|joblib|h5|txt|yaml|yml|xlsx)")
+_OUT_FLAGS = frozenset(
+    {
+        "-o",
+        "--out",
+        "--output",
+        "--output-dir",
+        "--out-dir",
+        "--outdir",
+        "--save",
+        "--model-out",
+        "--junitxml",
+        "--summary",
+        "--cov-report",
+    }
+)
+_DATA_PATH = re.compile(
+    r"[\w./-]+\.(?:csv|tsv|parquet|jsonl?|feather|arrow|npy|npz|pkl|pickle|joblib|h5|txt|yaml|yml|xlsx)"
+)
 
 
 _IMAGE_PUBLISH = re.compile(r"^\S*(?:docker|podman)\s+(?:push|login|logout|tag|manifest)\b")
@@ -1738,7 +1954,9 @@ class _Piece:
     job: CiJob | None
 
 
-def _split_command(command: Command, classifier: _Classifier) -> tuple[list[tuple[str, str, int]], bool]:
+def _split_command(
+    command: Command, classifier: _Classifier
+) -> tuple[list[tuple[str, str, int]], bool]:
     """(stage, text, line offset) pieces of one script, and whether it ran a deploy line.
 
     A script whose lines all belong to one stage is kept whole (as in the source);
@@ -1749,7 +1967,9 @@ def _split_command(command: Command, classifier: _Classifier) -> tuple[list[tupl
     staged: list[tuple[int, str, list[tuple[str | None, str, str]]]] = []
     excluded = False
     for offset, line in lines:
-        segments = [(classifier.classify(segment), segment, sep) for segment, sep in _segments(line)]
+        segments = [
+            (classifier.classify(segment), segment, sep) for segment, sep in _segments(line)
+        ]
         staged.append((offset, line, segments))
         excluded |= any(stage in _EXCLUDED for stage, _, _ in segments)
     stages = {stage for _, _, segments in staged for stage, _, _ in segments if stage}
@@ -1769,15 +1989,15 @@ def _split_command(command: Command, classifier: _Classifier) -> tuple[list[tupl
             pieces.setdefault(stage, (offset, list(context)))[1].append(line)
             continue
         prefix: list[str] = []
-        for stage, segment, separator in segments:
-            if stage is None:
+        for kind, segment, separator in segments:
+            if kind is None:
                 if separator in ("&&", ";", ""):
                     prefix.append(segment)
                 continue
-            if stage in _EXCLUDED:
+            if kind in _EXCLUDED:
                 continue
             text = " && ".join([*prefix, segment])
-            pieces.setdefault(stage, (offset, list(context)))[1].append(text)
+            pieces.setdefault(kind, (offset, list(context)))[1].append(text)
     return [(stage, "\n".join(body), offset) for stage, (offset, body) in pieces.items()], excluded
 
 
@@ -1823,10 +2043,17 @@ def _job_pieces(job: CiJob, classifier: _Classifier) -> tuple[list[_Piece], set[
 
 
 def _choose_task(tasks: Sequence[Task], stage: str, classifier: _Classifier) -> Task | None:
-    fitting = [t for t in tasks if t.runner in _RUNNER_ORDER and classifier._recipe_stage(t, 0) == stage]
+    fitting = [
+        t for t in tasks if t.runner in _RUNNER_ORDER and classifier.recipe_stage(t, 0) == stage
+    ]
     if not fitting:
         return None
-    fitting.sort(key=lambda t: (t.name.split(":")[-1] not in _STAGE_NAMES.get(stage, ()), _RUNNER_ORDER.index(t.runner)))
+    fitting.sort(
+        key=lambda t: (
+            t.name.split(":")[-1] not in _STAGE_NAMES.get(stage, ()),
+            _RUNNER_ORDER.index(t.runner),
+        )
+    )
     return fitting[0]
 
 
@@ -1854,7 +2081,9 @@ def _install(
         words += [f"--extra {e}" for e in extras if e in _DEV_NAMES]
         return Command(" ".join(words), f"{manager.source} (uv)")
     if name == "poetry":
-        groups = [g for g in _mapping(_get(pyproject, "tool", "poetry", "group")) if g in _DEV_NAMES]
+        groups = [
+            g for g in _mapping(_get(pyproject, "tool", "poetry", "group")) if g in _DEV_NAMES
+        ]
         with_ = f" --with {','.join(groups)}" if groups else ""
         return Command(f"pip install poetry\npoetry install{with_}", f"{manager.source} (poetry)")
     if name == "pdm":
@@ -1872,8 +2101,22 @@ def _install(
                 chained.add(os.path.normpath(os.path.join(os.path.dirname(path), ref.group(1))))
             if re.match(r"(?:-e|--editable)\s+\.(?:\[.*\])?$|\.(?:\[.*\])?$", line):
                 installs_project = True
-    dev = [p for p in requirements if re.search(r"dev|test|lint|ci", p.rsplit("/", 1)[-1]) and p.endswith(".txt")]
-    base = [p for p in requirements if p in ("requirements.txt", "requirements/base.txt", "requirements/main.txt", "requirements/prod.txt")]
+    dev = [
+        p
+        for p in requirements
+        if re.search(r"dev|test|lint|ci", p.rsplit("/", 1)[-1]) and p.endswith(".txt")
+    ]
+    base = [
+        p
+        for p in requirements
+        if p
+        in (
+            "requirements.txt",
+            "requirements/base.txt",
+            "requirements/main.txt",
+            "requirements/prod.txt",
+        )
+    ]
     chosen = [p for p in [*base, *dev] if p not in chained]
     if chosen:
         lines.append("pip install " + " ".join(f"-r {p}" for p in chosen))
@@ -1890,7 +2133,9 @@ def _install(
         sources.append(environment)
     if build.kind != "none" and not installs_project:
         extras = list(_mapping(_get(pyproject, "project", "optional-dependencies")))
-        setup_extras = re.findall(r"[\"'](dev|test|tests|testing)[\"']\s*:", reader.text("setup.py") or "")
+        setup_extras = re.findall(
+            r"[\"'](dev|test|tests|testing)[\"']\s*:", reader.text("setup.py") or ""
+        )
         wanted = [e for e in extras if e in _DEV_NAMES] or setup_extras[:1]
         lines.append(f"pip install -e '.[{','.join(wanted)}]'" if wanted else "pip install -e .")
         sources.append(build.source)
@@ -1905,9 +2150,22 @@ def _conda_to_pip(spec: str) -> str:
     if not match:
         return ""
     name, version = match.groups()
-    if name in {"pip", "python", "cudatoolkit", "cudnn", "mkl", "nomkl", "libgcc", "conda"} or name.startswith(("_", "lib", "cuda")):
+    if name in {
+        "pip",
+        "python",
+        "cudatoolkit",
+        "cudnn",
+        "mkl",
+        "nomkl",
+        "libgcc",
+        "conda",
+    } or name.startswith(("_", "lib", "cuda")):
         return ""
-    name = {"pytorch": "torch", "pytorch-lightning": "lightning", "tensorflow-gpu": "tensorflow"}.get(name, name)
+    name = {
+        "pytorch": "torch",
+        "pytorch-lightning": "lightning",
+        "tensorflow-gpu": "tensorflow",
+    }.get(name, name)
     version = version.strip()
     if re.fullmatch(r"=?\d[\w.]*", version):
         version = "==" + version.lstrip("=") + ("" if version.startswith("==") else ".*")
@@ -1941,7 +2199,9 @@ def _with_tools(
     text = install.text if install else ""
     installed = {_normalise(m) for m in re.findall(r"[A-Za-z0-9][\w.-]*", text)}
     missing = [
-        tool for tool in needed if _normalise(tool) not in repo_deps and _normalise(tool) not in installed
+        tool
+        for tool in needed
+        if _normalise(tool) not in repo_deps and _normalise(tool) not in installed
     ]
     if not missing:
         return install
@@ -1959,8 +2219,12 @@ def _with_tools(
 
 
 def _check_runnable(
-    command: Command, classifier: _Classifier, packages: Sequence[str], repo: _Reader,
-    outputs: Sequence[str], ignored: Mapping[str, bool],
+    command: Command,
+    classifier: _Classifier,
+    packages: Sequence[str],
+    repo: _Reader,
+    outputs: Sequence[str],
+    ignored: Mapping[str, bool],
 ) -> Command:
     """``command`` with ``runnable``/``why`` set from what it calls and reads."""
     problems: list[str] = []
@@ -1984,21 +2248,35 @@ def _check_runnable(
                 top = module.split(".")[0]
                 if top in packages and not _module_exists(module, repo.files):
                     problems.append(f"module {module} is not in the repository")
-            if program.startswith("py ") and program[3:] not in repo.files and not program[3:].startswith(("$", "/")):
+            if (
+                program.startswith("py ")
+                and program[3:] not in repo.files
+                and not program[3:].startswith(("$", "/"))
+            ):
                 problems.append(f"{program[3:]} is not in the repository")
             for index, word in enumerate(args):
                 previous = args[index - 1] if index else ""
                 value = word.split("=", 1)[1] if word.startswith("--") and "=" in word else word
-                if previous in _OUT_FLAGS or word.split("=", 1)[0] in _OUT_FLAGS or value.startswith(("-", "$", "/", "~")):
+                if (
+                    previous in _OUT_FLAGS
+                    or word.split("=", 1)[0] in _OUT_FLAGS
+                    or value.startswith(("-", "$", "/", "~"))
+                ):
                     continue
-                if not _DATA_PATH.fullmatch(value) or "/" not in value and "." not in value:
+                if not _DATA_PATH.fullmatch(value) or ("/" not in value and "." not in value):
                     continue
                 path = os.path.normpath(value)
-                if path in repo.files or any(path == o or path.startswith(o.rstrip("/") + "/") for o in outputs):
+                if path in repo.files or any(
+                    path == o or path.startswith(o.rstrip("/") + "/") for o in outputs
+                ):
                     continue
                 if ignored.get(path):
-                    problems.append(f"it reads {path}, which git ignores (a CI checkout does not have it)")
-                elif "/" in path and any(f.startswith(path.rsplit("/", 1)[0] + "/") for f in repo.files):
+                    problems.append(
+                        f"it reads {path}, which git ignores (a CI checkout does not have it)"
+                    )
+                elif "/" in path and any(
+                    f.startswith(path.rsplit("/", 1)[0] + "/") for f in repo.files
+                ):
                     problems.append(f"it reads {path}, which is not in the repository")
     if not problems:
         return command
@@ -2062,10 +2340,11 @@ def scan(root: Path, listing: RepoFiles | None = None) -> Repo:
             _other_ci(reader, path, provider, ci)
     ci.providers = [p for p, found in (("github", github), ("gitlab", _GITLAB in files)) if found]
     ci.providers += sorted({_OTHER_CI[f] for f in ci.files if f in _OTHER_CI})
+    # A GitLab include that runs on a schedule schedules the pipeline it belongs to.
     for path in ci.files:
-        if path.startswith("ci/") or (path != _GITLAB and path.endswith((".yml", ".yaml")) and not _GITHUB.fullmatch(path) and path not in _OTHER_CI):
-            if _SCHEDULE_TEXT.search(reader.text(path) or "") and path not in ci.scheduled:
-                ci.scheduled.append(path)
+        included = path not in (_GITLAB, *github, *_OTHER_CI)
+        if included and _SCHEDULE_TEXT.search(reader.text(path) or "") and path not in ci.scheduled:
+            ci.scheduled.append(path)
 
     jobs: list[CiJob] = []
     pieces: dict[str, list[_Piece]] = {}
@@ -2073,9 +2352,18 @@ def scan(root: Path, listing: RepoFiles | None = None) -> Repo:
         job_pieces, covers, deploy = _job_pieces(job, classifier)
         jobs.append(
             CiJob(
-                job.provider, job.file, job.name, job.stage, job.triggers, job.scheduled,
-                job.on_schedule, deploy, job.commands, job.pythons,
-                tuple(s for s in STAGES if s in covers), job.uses,
+                job.provider,
+                job.file,
+                job.name,
+                job.stage,
+                job.triggers,
+                job.scheduled,
+                job.on_schedule,
+                deploy,
+                job.commands,
+                job.pythons,
+                tuple(s for s in STAGES if s in covers),
+                job.uses,
             )
         )
         if not deploy:
@@ -2103,13 +2391,13 @@ def scan(root: Path, listing: RepoFiles | None = None) -> Repo:
     if dvc_tasks:
         candidates["train"].append(Command("dvc repro", "dvc.yaml"))
         for task in dvc_tasks:
-            if any(_by_name(_stem(n)) == "data" for n in [task.name]) or classifier._recipe_stage(Task("dvc-cmd", task.name, task.lines, task.source, task.call), 0) == "data":
+            if classifier.recipe_stage(task, 0) == "data":
                 candidates["data"].append(Command(task.call, task.source))
     for name, target in scripts.items():
-        stage = _by_name(name) or _by_name(target.rpartition(":")[2])
-        if stage in candidates and stage not in _EXCLUDED:
-            line = _line_of(reader.text("pyproject.toml") or "", rf"^\s*\"?{re.escape(name)}\"?\s*=")
-            candidates[stage].append(Command(name, f"pyproject.toml:{line}"))
+        script_stage = _by_name(name) or _by_name(target.rpartition(":")[2])
+        if script_stage in candidates and script_stage not in _EXCLUDED:
+            at = _line_of(reader.text("pyproject.toml") or "", rf"^\s*\"?{re.escape(name)}\"?\s*=")
+            candidates[script_stage].append(Command(name, f"pyproject.toml:{at}"))
 
     usable = _valid_first(candidates)
     stages: dict[str, Command] = {}
@@ -2130,7 +2418,11 @@ def scan(root: Path, listing: RepoFiles | None = None) -> Repo:
         install = _install(reader, pyproject, manager, build)
     elif manager.source in ("", "pyproject.toml", "setup.py", "setup.cfg", "Pipfile"):
         # No lock file decides: the manager the repository's CI installs with does.
-        for name, pattern in (("uv", r"\buv (?:sync|pip)\b"), ("poetry", r"\bpoetry install\b"), ("pdm", r"\bpdm (?:install|sync)\b")):
+        for name, pattern in (
+            ("uv", r"\buv (?:sync|pip)\b"),
+            ("poetry", r"\bpoetry install\b"),
+            ("pdm", r"\bpdm (?:install|sync)\b"),
+        ):
             if re.search(pattern, install.text):
                 manager = Manager(name, install.source)
                 break
@@ -2144,7 +2436,9 @@ def scan(root: Path, listing: RepoFiles | None = None) -> Repo:
     if deploy_jobs:
         first = deploy_jobs[0]
         stages["deploy"] = Command(
-            f": {first.name}", f"{first.file} job {first.name}", False,
+            f": {first.name}",
+            f"{first.file} job {first.name}",
+            False,
             f"the repository's own deploy job{'s' if len(deploy_jobs) > 1 else ''} "
             f"({', '.join(j.name for j in deploy_jobs)}): mlrig never runs them",
         )
@@ -2153,17 +2447,45 @@ def scan(root: Path, listing: RepoFiles | None = None) -> Repo:
     for command in stages.values():
         for _, line in _logical_lines(command.text):
             words = _words(line)
-            outputs += [os.path.normpath(w) for p, w in zip(words, words[1:], strict=False) if p in _OUT_FLAGS]
+            outputs += [
+                os.path.normpath(w) for p, w in itertools.pairwise(words) if p in _OUT_FLAGS
+            ]
     probe = [p for p in _input_paths(c.text for c in stages.values()) if p not in files]
     listing_git = listing.git
-    temp = Repo(root, files, frozenset(listing.tracked), layout, packages, build, manager, python, (), (), (), (), (), 0, (), {}, {}, {}, {}, None, git=listing_git)
+    temp = Repo(
+        root,
+        files,
+        frozenset(listing.tracked),
+        layout,
+        packages,
+        build,
+        manager,
+        python,
+        (),
+        (),
+        (),
+        (),
+        (),
+        0,
+        (),
+        {},
+        {},
+        {},
+        {},
+        None,
+        git=listing_git,
+    )
     ignored = temp.ignored_paths(probe) if probe else {}
     for stage, command in list(stages.items()):
         if stage != "deploy":
             stages[stage] = _check_runnable(command, classifier, packages, reader, outputs, ignored)
 
     metrics = _metrics_file([stages[s] for s in ("evaluate", "train") if s in stages], dvc_metrics)
-    missing = {stage: _missing(stage) for stage in ("install", "lint", "test", "data", "train", "evaluate") if stage not in stages}
+    missing = {
+        stage: _missing(stage)
+        for stage in ("install", "lint", "test", "data", "train", "evaluate")
+        if stage not in stages
+    }
     return Repo(
         root=root,
         files=files,
@@ -2216,14 +2538,14 @@ def _valid_first(candidates: Mapping[str, list[Command]]) -> dict[str, list[Comm
 
 
 def _missing(stage: str) -> str:
-    return (
-        f"no {stage} command found; -d {stage}_command='{_EXAMPLES[stage]}' turns it on"
-    )
+    return f"no {stage} command found; -d {stage}_command='{_EXAMPLES[stage]}' turns it on"
 
 
 def _metrics_file(commands: Sequence[Command], dvc_metrics: Sequence[str]) -> Command | None:
     for command in commands:
-        for match in re.finditer(r"(?:^|\s)(?:--metrics(?:[-_]\w+)?[=\s]+)?([\w./-]*metrics[\w./-]*\.json)", command.text):
+        for match in re.finditer(
+            r"(?:^|\s)(?:--metrics(?:[-_]\w+)?[=\s]+)?([\w./-]*metrics[\w./-]*\.json)", command.text
+        ):
             return Command(match.group(1), command.source)
     if dvc_metrics:
         return Command(dvc_metrics[0], "dvc.yaml")

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from mlrig._doctor_ci import MODEL_STAGE, STAGES, CiReport, find_ci
+from mlrig._doctor_ci import STAGES, CiReport, find_ci
 from mlrig._doctor_scan import (
     Dependencies,
     FoundTests,
@@ -35,8 +35,8 @@ from mlrig._doctor_scan import (
     test_suite,
 )
 from mlrig._git import run_git
-from mlrig._repo import Repo, scan
 from mlrig._record import ANSWERS_FILE, read_record
+from mlrig._repo import Repo, scan
 from mlrig.errors import InvalidInputError, MlrigError
 from mlrig.templates import builtin_bundle, is_builtin, template_versions
 from mlrig.validate import Check, collect_checks, start_checks
@@ -809,6 +809,7 @@ def _stage_findings(report: DoctorReport) -> list[DoctorFinding]:
     found: list[DoctorFinding] = []
     broken = [(s, c) for s, c in repo.stages.items() if s != "deploy" and not c.runnable]
     if broken:
+        files = tuple(dict.fromkeys(c.source.split(":")[0] for _, c in broken))
         ignored = sorted(
             {m for _, c in broken for m in re.findall(r"reads (\S+), which git ignores", c.why)}
         )
@@ -818,13 +819,14 @@ def _stage_findings(report: DoctorReport) -> list[DoctorFinding]:
                 "medium",
                 f"{_n(len(broken), 'stage command')} cannot run in a fresh checkout",
                 "; ".join(
-                    f"{stage}: `{c.text.splitlines()[0]}` ({c.source}): {c.why}" for stage, c in broken
+                    f"{stage}: `{c.text.splitlines()[0]}` ({c.source}): {c.why}"
+                    for stage, c in broken
                 )
                 + ".",
                 f"git add -f {' '.join(ignored)}"
                 if ignored
-                else f"fix the command in {', '.join(sorted({c.source.split(':')[0] for _, c in broken}))}",
-                tuple(dict.fromkeys(c.source.split(":")[0] for _, c in broken)),
+                else f"fix the command in {', '.join(files)}",
+                files,
             )
         )
     python = repo.python
