@@ -47,6 +47,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from mlrig._yamlmerge import GITLAB_KEYWORDS
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10 needs the tomli backport
@@ -1329,10 +1331,6 @@ def _dvc_stages(reader: _Reader) -> tuple[list[Task], list[str], list[str]]:
 # CI ------------------------------------------------------------------------------
 
 _PY_VERSION = re.compile(r"(?<![\d.])(3\.\d{1,2})(?!\d)")
-_GITLAB_KEYWORDS = frozenset(
-    {"default", "include", "stages", "variables", "workflow", "image", "services", "cache"}
-    | {"before_script", "after_script", "types", "pages:deploy", "spec"}
-)
 
 
 def _versions(value: object) -> list[str]:
@@ -1467,7 +1465,7 @@ def _gitlab(reader: _Reader, ci: _Ci) -> None:
 
     for key, raw in merged.items():
         name = str(key)
-        if name in _GITLAB_KEYWORDS or name.startswith(".") or not isinstance(raw, dict):
+        if name in GITLAB_KEYWORDS or name.startswith(".") or not isinstance(raw, dict):
             continue
         job = job_of(name)
         if "script" not in job and "trigger" not in job and "run" not in job:
