@@ -43,7 +43,7 @@ def write(root: Path, files: dict[str, str]) -> Path:
             {
                 "python_version": ("3.11", "pyproject.toml [project] requires-python"),
                 "ci_provider": ("github", "default"),
-                "package_manager": ("uv", "default"),
+                "package_manager": ("pip", "pyproject.toml"),
             },
         ),
         (
@@ -75,23 +75,36 @@ def test_poetry_is_mapped_to_pip_and_says_so(tmp_path: Path) -> None:
     assert "uv and pip only" in item.note
 
 
-def test_commands_come_from_the_makefile_before_ci(tmp_path: Path) -> None:
+def test_ci_commands_come_before_the_makefile_and_the_install_is_the_whole_sequence(
+    tmp_path: Path,
+) -> None:
     commands = infer(GALLERY["github_matrix"](tmp_path)).commands
 
     assert {kind: (c.value, c.source) for kind, c in commands.items()} == {
-        "install": ("make install", "Makefile:3"),
-        "lint": ("make lint", "Makefile:6"),
-        "test": ("make test", "Makefile:9"),
+        # The test job's whole `run: |` block, not its first line.
+        "install": (
+            "pip install -r requirements-dev.txt\npip install -e .",
+            ".github/workflows/ci.yml:35",
+        ),
+        "lint": ("ruff check src tests", ".github/workflows/ci.yml:19"),
+        "test": ("pytest -q --cov=churn tests", ".github/workflows/ci.yml:38"),
+        # CI has no training run: the Makefile's target is called.
         "train": ("make train", "Makefile:12"),
     }
 
 
-def test_commands_fall_back_to_ci_steps_with_their_line(tmp_path: Path) -> None:
+def test_gitlab_commands_resolve_anchors_extends_and_keep_whole_sequences(
+    tmp_path: Path,
+) -> None:
     commands = infer(GALLERY["gitlab_include"](tmp_path)).commands
 
-    assert commands["lint"].value == "ruff check forecast tests"
+    assert commands["lint"].value == "ruff check forecast tests\nmypy forecast"
     assert commands["lint"].source == ".gitlab-ci.yml:31"
-    assert commands["test"].value == "make test"
+    # The before_script of `.python`, merged in through `<<: *python`.
+    assert commands["install"].value == "pip install -r requirements.txt"
+    assert commands["install"].source == ".gitlab-ci.yml:21"
+    assert commands["test"].value == "pytest -q --junitxml=report.xml tests"
+    assert commands["train"].value == "python -m forecast.train --epochs 1"
 
 
 def test_commands_from_tox_nox_and_pyproject_scripts(tmp_path: Path) -> None:
@@ -108,15 +121,17 @@ def test_commands_from_tox_nox_and_pyproject_scripts(tmp_path: Path) -> None:
 
     assert (commands["train"].value, commands["train"].source) == (
         "x-train",
-        "pyproject.toml [project.scripts]",
+        "pyproject.toml:4",
     )
     assert commands["evaluate"].value == "poe evaluate"
     assert (commands["test"].value, commands["test"].source) == ("tox", "tox.ini:4")
     assert (commands["lint"].value, commands["lint"].source) == ("tox -e lint", "tox.ini:7")
+    # tox runs the tests and no dependency list has it: it is installed too.
     assert (commands["install"].value, commands["install"].source) == (
-        "nox -s install",
+        "nox -s install\npip install tox",
         "noxfile.py:5",
     )
+    assert "tox: in no dependency list" in commands["install"].note
 
 
 @pytest.mark.parametrize(

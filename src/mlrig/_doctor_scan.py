@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlrig._git import find_git
+from mlrig._repo import RepoFiles, list_files
 
 __all__ = [
     "Dependencies",
@@ -94,20 +95,6 @@ _PINNED = re.compile(r"===?\s*[\w.!+-]+\s*(?:;|$)|\s@\s|^(?:\.{0,2}/|file:|https
 
 
 @dataclass(frozen=True)
-class RepoFiles:
-    """The files git would commit: tracked (with their blob ids) and untracked, not ignored."""
-
-    root: Path
-    tracked: dict[str, str]
-    untracked: tuple[str, ...]
-
-    @property
-    def all(self) -> tuple[str, ...]:
-        """Tracked and untracked paths, relative to ``root``, sorted."""
-        return tuple(sorted([*self.tracked, *self.untracked]))
-
-
-@dataclass(frozen=True)
 class LargeFile:
     """A file over the size limit; ``tracked`` is False for an untracked, unignored file."""
 
@@ -146,41 +133,6 @@ class Dependencies:
     status: str
     files: tuple[str, ...]
     loose: tuple[str, ...]
-
-
-def list_files(root: Path) -> RepoFiles:
-    """Ask git for the files under ``root``; it never enters ignored folders."""
-    git = find_git()
-    # Both listings run at once; -z keeps unusual names unquoted.
-    staged = _popen([git, "ls-files", "--stage", "-z"], root)
-    others = _popen([git, "ls-files", "--others", "--exclude-standard", "-z"], root)
-    tracked: dict[str, str] = {}
-    for entry in _finish(staged).split("\0"):
-        meta, _, path = entry.partition("\t")
-        fields = meta.split()
-        # Submodules (160000) and symlinks (120000) are not files of this repository.
-        if path and fields and fields[0] not in {"160000", "120000"}:
-            tracked[path] = fields[1]
-    untracked = tuple(p for p in _finish(others).split("\0") if p)
-    return RepoFiles(root, tracked, untracked)
-
-
-def _popen(argv: list[str], cwd: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        argv,
-        cwd=cwd,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        encoding="utf-8",
-        errors="surrogateescape",
-    )
-
-
-def _finish(proc: subprocess.Popen[str]) -> str:
-    output, _ = proc.communicate()
-    return output
 
 
 def sizes(files: RepoFiles) -> dict[str, int]:

@@ -36,6 +36,7 @@ from mlrig._doctor_scan import (
 )
 from mlrig._git import run_git
 from mlrig._record import ANSWERS_FILE, read_record, refuse_ahead, versions_behind
+from mlrig._repo import Repo, scan
 from mlrig.errors import InvalidInputError, MlrigError
 from mlrig.templates import builtin_bundle, is_builtin, template_versions
 from mlrig.validate import Check, collect_checks, start_checks
@@ -65,10 +66,13 @@ IMPACT = (
     "large-files",
     "no-tests",
     "ci-gaps",
+    "stage-cannot-run",
+    "ci-python",
     "ci-unparsable",
     "dependencies-unpinned",
     "dependencies-undeclared",
     "template-behind",
+    "python-unsupported",
     "untested-notebooks",
     "dockerfile-lint",
     "no-monitoring",
@@ -153,6 +157,8 @@ class DoctorReport:
     skipped: tuple[str, ...]
     python_files: int
     findings: tuple[DoctorFinding, ...] = field(default=())
+    #: The repository model the CI facts and stage checks come from.
+    repo: Repo | None = None
 
     @property
     def has_high(self) -> bool:
@@ -179,6 +185,23 @@ class DoctorReport:
                     "covered": {s: list(self.ci.covered(s)) for s in STAGES},
                     "missing": list(self.ci.missing) if self.ci.files else list(STAGES),
                 },
+                "stages": {
+                    stage: {
+                        "command": command.text,
+                        "source": command.source,
+                        "runnable": command.runnable,
+                        "why": command.why,
+                    }
+                    for stage, command in (self.repo.stages.items() if self.repo else ())
+                },
+                "python": {
+                    "version": self.repo.python.version,
+                    "source": self.repo.python.source,
+                    "supported": self.repo.python.supported,
+                    "requires": self.repo.python.requires,
+                }
+                if self.repo
+                else None,
                 "tests": {"files": len(self.tests.files), "functions": self.tests.functions},
                 "dependencies": {
                     "status": self.dependencies.status,
@@ -320,7 +343,8 @@ def doctor(dest: Path, *, size_limit: int = DEFAULT_SIZE_LIMIT) -> DoctorReport:
             size_of = sizes(files)
             secret_scan = start_secret_scan(project, size_of)
             children.append(secret_scan)
-            ci = find_ci(project, paths)
+            repo = scan(project, files)
+            ci = find_ci(repo)
             tests = test_suite(project, paths)
             config = [p for p in paths if _CONFIG.fullmatch(p.rpartition("/")[2])]
             found_notebooks, tested = notebooks(project, paths, [*tests.files, *ci.files, *config])
@@ -340,6 +364,7 @@ def doctor(dest: Path, *, size_limit: int = DEFAULT_SIZE_LIMIT) -> DoctorReport:
                 template=None,
                 skipped=skipped,
                 python_files=sum(p.endswith(".py") for p in paths),
+                repo=repo,
             )
             tools = collect_checks(running)
             managed, template = template_future.result()
@@ -460,6 +485,7 @@ def _with_findings(report: DoctorReport, size_limit: int) -> DoctorReport:
     findings = [
         *_secret_findings(report),
         *_ci_findings(report),
+        *_stage_findings(report),
         *_security_findings(report),
         *_file_findings(report, size_limit),
         *_dependency_findings(report),
@@ -572,8 +598,9 @@ def _ci_findings(report: DoctorReport) -> list[DoctorFinding]:
                 "No tests",
                 "No test_*.py or *_test.py file: a change that breaks data loading or "
                 "training is noticed only in production.",
-                # The starter's tests need the starter package: adopt brings both.
-                "mlrig add tests" if report.managed else "mlrig adopt",
+                # The starter's tests need the starter package; adopt brings pipeline, not
+                # code, so a repository mlrig did not create writes its own.
+                "mlrig add tests" if report.managed else "write tests/test_*.py (pytest)",
             )
         )
     if report.notebooks and not report.notebooks_tested:
@@ -585,7 +612,9 @@ def _ci_findings(report: DoctorReport) -> list[DoctorFinding]:
                 f"{_listed(list(report.notebooks))}. Move the code they define into the "
                 "package and test it there, or execute the notebooks in the tests "
                 "(pytest --nbmake).",
-                "mlrig add tests" if report.managed else "mlrig adopt",
+                "mlrig add tests"
+                if report.managed
+                else "pip install nbmake && pytest --nbmake " + " ".join(report.notebooks[:3]),
                 report.notebooks,
             )
         )
@@ -723,7 +752,7 @@ def _dependency_findings(report: DoctorReport) -> list[DoctorFinding]:
                 "Dependencies are not pinned and there is no lock file",
                 f"Declared in {', '.join(deps.files)} with version ranges: a training run "
                 f"cannot be reproduced later.{loose}",
-                "uv lock" if pyproject else "uv pip compile requirements.in -o requirements.txt",
+                _lock_fix(report, pyproject),
                 deps.files,
             )
         ]
@@ -734,10 +763,98 @@ def _dependency_findings(report: DoctorReport) -> list[DoctorFinding]:
                 "medium",
                 "Dependencies are declared nowhere",
                 "No pyproject.toml, requirements file, setup.py or environment.yml.",
-                "mlrig adopt",
+                "uv init --bare && uv add PACKAGE...",
             )
         ]
     return []
+
+
+def _lock_fix(report: DoctorReport, pyproject: bool) -> str:
+    """A command that writes a lock file for how this repository declares its dependencies."""
+    files = report.repo.files if report.repo else frozenset()
+    manager = report.repo.package_manager.name if report.repo else "pip"
+    if "requirements.in" in files:
+        return "uv pip compile requirements.in -o requirements.txt"
+    if pyproject and manager in ("poetry", "pdm"):
+        return f"{manager} lock"
+    if pyproject and report.repo is not None and "project" in report.repo.pyproject:
+        return "uv lock"
+    requirements = [f for f in report.dependencies.files if "requirements" in f]
+    if requirements:
+        return f"uv pip compile {requirements[0]} -o requirements.lock"
+    conda = [f for f in report.dependencies.files if f.endswith(("environment.yml", ".yaml"))]
+    if conda:
+        return f"conda-lock -f {conda[0]}"
+    return "uv pip compile pyproject.toml -o requirements.lock"
+
+
+def _stage_findings(report: DoctorReport) -> list[DoctorFinding]:
+    """Stage commands that cannot run, CI Pythons requires-python refuses, a Python
+    mlrig cannot serve."""
+    repo = report.repo
+    if repo is None:
+        return []
+    found: list[DoctorFinding] = []
+    broken = [(s, c) for s, c in repo.stages.items() if s != "deploy" and not c.runnable]
+    if broken:
+        files = tuple(dict.fromkeys(c.source.split(":")[0] for _, c in broken))
+        ignored = sorted(
+            {m for _, c in broken for m in re.findall(r"reads (\S+), which git ignores", c.why)}
+        )
+        found.append(
+            DoctorFinding(
+                "stage-cannot-run",
+                "medium",
+                f"{_n(len(broken), 'stage command')} cannot run in a fresh checkout",
+                "; ".join(
+                    f"{stage}: `{c.text.splitlines()[0]}` ({c.source}): {c.why}"
+                    for stage, c in broken
+                )
+                + ".",
+                f"git add -f {' '.join(ignored)}"
+                if ignored
+                else f"fix the command in {', '.join(files)}",
+                files,
+            )
+        )
+    python = repo.python
+    if python.requires:
+        refused = [
+            (job, version)
+            for job in repo.ci_jobs
+            for version in job.pythons
+            if not python.allows(version)
+        ]
+        if refused:
+            choices = [f"3.{minor}" for minor in range(8, 16) if python.allows(f"3.{minor}")]
+            files = tuple(dict.fromkeys(job.file for job, _ in refused))
+            found.append(
+                DoctorFinding(
+                    "ci-python",
+                    "medium",
+                    "CI runs a Python that requires-python does not allow",
+                    f"requires-python is {python.requires!r}; "
+                    + ", ".join(f"{job.name} ({job.file}) uses {v}" for job, v in refused)
+                    + ": installing the package fails there.",
+                    f"use Python {choices[0]} in {', '.join(files)}"
+                    if choices
+                    else "fix requires-python in pyproject.toml",
+                    files,
+                )
+            )
+    if not python.supported and not report.managed:
+        choice = re.search(r"-d python_version=(\S+)", python.why)
+        found.append(
+            DoctorFinding(
+                "python-unsupported",
+                "medium",
+                f"mlrig cannot serve this repository's Python {python.version}".rstrip(),
+                python.why + ".",
+                f"mlrig adopt -d python_version={choice.group(1) if choice else '3.12'}",
+                (python.source.split(" ")[0],) if python.source else (),
+            )
+        )
+    return found
 
 
 def _template_findings(report: DoctorReport) -> list[DoctorFinding]:
