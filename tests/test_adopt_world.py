@@ -438,6 +438,7 @@ def _own_env(tmp_path: Path) -> dict[str, str]:
 def _wheel_files(repo: Path, out: Path) -> list[str]:
     """The file list of the wheel ``python -m build --wheel`` makes of ``repo``'s HEAD."""
     checkout = out / "checkout"
+    out.mkdir(parents=True)
     git(out, "clone", "--quiet", str(repo), str(checkout))
     proc = subprocess.run(
         [sys.executable, "-m", "build", "--wheel", "--outdir", str(out / "dist"), str(checkout)],
