@@ -11,6 +11,9 @@ from click.testing import CliRunner, Result
 from mlrig import Answers, builtin_template, new, resolve_answers
 from mlrig.cli import main
 
+# The world gallery (tests/world.py): its own tests run in copies, never collected here.
+collect_ignore = ["repos"]
+
 
 def make_answers(**given: object) -> Answers:
     """Answers for the built-in template: the defaults, overridden by ``given``."""

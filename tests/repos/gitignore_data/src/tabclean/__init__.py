@@ -1,0 +1,1 @@
+"""Cleaning rules for tabular exports."""

@@ -1,0 +1,5 @@
+"""Text normalisation."""
+
+from textnorm.normalise import normalise
+
+__all__ = ["normalise"]

@@ -1,0 +1,3 @@
+"""Image classification helpers."""
+
+__version__ = "1.4.0"
