@@ -146,9 +146,10 @@ def test_adopt_github_repo_adds_jobs_and_keeps_every_user_byte(tmp_path: Path) -
     assert "python_version: '3.11'" in answers
     # The repo's own commands become the pipeline's (answers), with their sources.
     assert isinstance(result.answers, Answers)
-    assert result.answers.test_command == "make test"
+    # What its CI really runs comes before the Makefile's `test` target.
+    assert result.answers.test_command == "pytest -q --cov=churn tests"
     assert result.inference is not None
-    assert result.inference.answers["test_command"].source == "Makefile:9"
+    assert result.inference.answers["test_command"].source == ".github/workflows/ci.yml:38"
     assert "package_manager: pip" in answers
     # The merged pipelines validate, apart from what the user's own jobs had before;
     # mlrig's jobs bring no zizmor finding of their own.
@@ -730,7 +731,7 @@ def test_adopt_links_a_repo_to_a_house_template(tmp_path: Path) -> None:
     assert result.version == "v0.1.0"
     # The inferred answers the house template asks for were passed to it.
     assert isinstance(result.answers, dict)
-    assert result.answers["test_command"] == "make test"
+    assert result.answers["test_command"] == "pytest -q --cov=churn tests"
     merged = next(f for f in result.files if f.path == ".github/workflows/ci.yml")
     assert merged.kept_jobs == ("lint", "test")
     answers = (repo / ".copier-answers.yml").read_text()
