@@ -586,8 +586,9 @@ def _ci_findings(report: DoctorReport) -> list[DoctorFinding]:
                 "No scheduled monitoring run",
                 "No pipeline runs on a schedule, so model quality on fresh data is never "
                 "re-checked between pushes.",
-                # The starter's monitoring code needs the starter package: adopt brings both.
-                "mlrig add monitoring" if report.managed else "mlrig adopt",
+                # On a repository mlrig did not create, monitoring runs its own evaluate
+                # command; `add monitoring` names the answers it lacks, if any.
+                "mlrig add monitoring",
             )
         )
     if not report.tests.files:
