@@ -82,7 +82,6 @@ def test_github_matrix_lint_and_tests_but_no_ml_stages(reports: dict[str, Doctor
     for stage in ("data checks", "training smoke run", "metric gate"):
         assert stage in gaps.detail
     assert "deploy" not in report.ci.covered("tests")
-    # Not managed: the starter's monitoring comes with the starter package, by adopt.
     # Monitoring runs the repository's own evaluate command: `add monitoring` asks for it.
     assert finding(report, "no-monitoring").fix == "mlrig add monitoring"
     assert (len(report.tests.files), report.tests.functions) == (1, 2)
