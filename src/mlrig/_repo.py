@@ -1006,7 +1006,8 @@ class _Classifier:
 
 # Task runners --------------------------------------------------------------------
 
-_MAKE_RULE = re.compile(r"^([^\s:=#][^:=#]*?)\s*::?(?![=])\s*([^=;#]*)(?:;(.*))?$")
+# A rule line: targets, prerequisites, then an inline recipe or a comment (`test: ## help`).
+_MAKE_RULE = re.compile(r"^([^\s:=#][^:=#]*?)\s*::?(?![=])\s*([^=;#]*)(?:;(.*)|#.*)?$")
 
 
 def _make_tasks(reader: _Reader) -> list[Task]:
