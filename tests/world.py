@@ -34,7 +34,15 @@ from typing import Literal
 
 from tests.templaterepo import commit_project, git
 
-__all__ = ["REPOS", "REPOS_DIR", "STAGE_FILES", "STAGE_JOBS", "STAGE_KEYS", "WorldRepo", "make_repo"]
+__all__ = [
+    "REPOS",
+    "REPOS_DIR",
+    "STAGE_FILES",
+    "STAGE_JOBS",
+    "STAGE_KEYS",
+    "WorldRepo",
+    "make_repo",
+]
 
 REPOS_DIR = Path(__file__).resolve().parent / "repos"
 

@@ -1432,9 +1432,10 @@ def _gitlab(reader: _Reader, ci: _Ci) -> None:
     default_image = default.get("image", merged.get("image"))
     workflow_rules = _mapping(merged.get("workflow")).get("rules")
     # A `workflow:` whose rules never create a scheduled pipeline keeps every job out of one.
-    schedules_run = workflow_rules is None or _gitlab_schedule(
-        [_mapping(rule) for rule in _as_list(workflow_rules)], [], None
-    )[1]
+    schedules_run = (
+        workflow_rules is None
+        or _gitlab_schedule([_mapping(rule) for rule in _as_list(workflow_rules)], [], None)[1]
+    )
     resolved: dict[str, dict[Any, Any]] = {}
 
     def job_of(name: str, depth: int = 0) -> dict[Any, Any]:

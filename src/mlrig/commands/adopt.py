@@ -215,8 +215,10 @@ def adopt(
     answers: Answers | Mapping[str, object]
     if info is None:
         python = inference.repo.python if inference.repo is not None else None
-        if python is not None and not python.supported and "python_version" not in (
-            overrides or {}
+        if (
+            python is not None
+            and not python.supported
+            and "python_version" not in (overrides or {})
         ):
             raise InvalidInputError(f"python_version: {python.why}")
         given = _existing_answers(project, inference, component, dict(overrides or {}))
