@@ -93,7 +93,7 @@ def make_gitlab_local(root: Path) -> Path:
 # The gallery repositories in which today's inference finds no stage command: adopt
 # refuses them (see test_a_repo_without_any_stage_command_is_refused_with_the_flag).
 GALLERY_FLAGS: dict[str, tuple[str, ...]] = dict.fromkeys(
-    ("large_data", "no_ci", "notebooks", "requirements_only"),
+    ("notebooks", "requirements_only"),
     ("-d", "test_command=python -m pytest -q"),
 )
 

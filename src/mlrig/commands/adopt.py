@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from fnmatch import fnmatch
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from mlrig._git import refuse_in_progress, run_git
 from mlrig._infer import COMMAND_KINDS, Inference, infer
@@ -557,7 +557,14 @@ def _bring_in(
             )
         record = read_record(rendered)
         managed = version is not None
-        plan, contents = _plan(project, rendered, component, write_answers, merge_all=managed)
+        plan, contents = _plan(
+            project,
+            rendered,
+            component,
+            write_answers,
+            merge_all=managed,
+            model=inference.repo if inference is not None else None,
+        )
         if isinstance(answers, Answers) and answers.existing_repo and write_answers:
             own = _own(answers, plan, rendered, managed, owned)
             if own != answers:
@@ -672,12 +679,14 @@ def _plan(
     write_answers: bool,
     *,
     merge_all: bool = False,
+    model: Repo | None = None,
 ) -> tuple[list[FileAction], dict[str, str | None]]:
     """What to do with each rendered file; and the new content of each file to write.
 
     Content ``None`` means "copy the rendered file as it is". ``merge_all``: every
     pipeline file the repository has is mlrig's (a managed repository), so each gets
     the missing jobs; otherwise only ci.yml and .gitlab-ci.yml are merged into.
+    ``model`` is the repository model of ``project`` (scanned here when needed).
     """
     plan: list[FileAction] = []
     contents: dict[str, str | None] = {}
@@ -736,7 +745,11 @@ def _plan(
             user = read_pipeline(target, rel)
             ours = source.read_text(encoding="utf-8")
             if rel == ".gitlab-ci.yml":
-                included = _included_jobs(project, user)[0]
+                # The jobs of its local includes (the repository model resolves them).
+                model = model or scan(project)
+                included = {
+                    job.name: job.stage for job in model.ci_jobs if job.provider == "gitlab"
+                }
                 result = merge_gitlab(user, ours, name=rel, only=jobs, included=included)
             else:
                 result = merge_github(user, ours, name=rel, only=jobs)
@@ -771,50 +784,6 @@ def _plan(
             )
             plan.append(FileAction(rel, "write", added))
     return plan, contents
-
-
-def _included_jobs(project: Path, text: str) -> tuple[dict[str, str | None], dict[str, Any]]:
-    """Jobs defined in the local files a ``.gitlab-ci.yml`` includes: name -> stage, and
-    name -> the job's mapping (hidden templates too).
-
-    Remote, project and template includes cannot be read offline and are skipped;
-    so is a local include that is missing, unreadable or outside the repository.
-    """
-    from mlrig._yamlmerge import GITLAB_KEYWORDS, parse_pipeline
-
-    includes = parse_pipeline(text, ".gitlab-ci.yml") or {}
-    entries = includes.get("include", []) if isinstance(includes, dict) else []
-    entries = entries if isinstance(entries, list) else [entries]
-    patterns = [
-        entry if isinstance(entry, str) else entry.get("local")
-        for entry in entries
-        if isinstance(entry, (str, dict))
-    ]
-    root = Path(os.path.realpath(project))
-    jobs: dict[str, str | None] = {}
-    bodies: dict[str, Any] = {}
-    for pattern in patterns:
-        if not isinstance(pattern, str) or "://" in pattern or not pattern.strip("/"):
-            continue
-        try:
-            paths = sorted(project.glob(pattern.lstrip("/")))
-        except (ValueError, OSError):
-            continue
-        for path in paths:
-            if not Path(os.path.realpath(path)).is_relative_to(root) or not path.is_file():
-                continue
-            try:
-                doc = parse_pipeline(read_pipeline(path, pattern), pattern)
-            except InvalidInputError:
-                continue
-            for key, value in doc.items() if isinstance(doc, dict) else ():
-                if str(key) in GITLAB_KEYWORDS:
-                    continue
-                bodies[str(key)] = value
-                if not str(key).startswith("."):
-                    stage = value.get("stage") if isinstance(value, dict) else None
-                    jobs[str(key)] = str(stage) if stage is not None else None
-    return jobs, bodies
 
 
 def _ignored(project: Path, paths: list[str]) -> set[str]:
