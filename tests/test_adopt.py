@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from mlrig import Answers, new
+from mlrig.commands.adopt import add as adopt_add
 from mlrig.commands.adopt import adopt
 from mlrig.commands.update import UpdateResult, update
 from mlrig.templates import builtin_bundle
@@ -92,7 +93,7 @@ def make_gitlab_local(root: Path) -> Path:
 # The gallery repositories in which today's inference finds no stage command: adopt
 # refuses them (see test_a_repo_without_any_stage_command_is_refused_with_the_flag).
 GALLERY_FLAGS: dict[str, tuple[str, ...]] = dict.fromkeys(
-    ("large_data", "no_ci", "notebooks", "requirements_only"),
+    ("notebooks", "requirements_only"),
     ("-d", "test_command=python -m pytest -q"),
 )
 
@@ -825,6 +826,9 @@ def test_adopt_names_every_stage_left_out_with_the_flag_that_turns_it_on(
 
 def test_a_repo_without_any_stage_command_is_refused_with_the_flag(tmp_path: Path) -> None:
     repo = make_no_ci(tmp_path)
+    # Without its tests (pytest finds them: a test command), nothing of it is a stage.
+    git(repo, "rm", "-r", "--quiet", "tests")
+    commit_project(repo, "no tests")
     before = snapshot(repo)
 
     result = run_cli("adopt", str(repo))
@@ -833,6 +837,24 @@ def test_a_repo_without_any_stage_command_is_refused_with_the_flag(tmp_path: Pat
     assert "give at least one, e.g. -d test_command='pytest -q'" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert snapshot(repo) == before
+
+
+def test_a_python_mlrig_cannot_serve_is_refused_with_the_flag_that_works(tmp_path: Path) -> None:
+    repo = make_no_ci(tmp_path)  # requires-python >= 3.11
+    (repo / ".python-version").write_text("3.9\n")
+    commit_project(repo, "pin 3.9")
+    before = snapshot(repo)
+
+    result = run_cli("adopt", str(repo))
+
+    assert result.exit_code == 2
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert ".python-version says Python 3.9" in result.stderr
+    assert "-d python_version=3.11" in result.stderr
+    assert snapshot(repo) == before
+    # The flag the message names works.
+    assert run_cli("adopt", str(repo), "-d", "python_version=3.11").exit_code == 0
+    assert "python_version: '3.11'" in (repo / ".copier-answers.yml").read_text()
 
 
 @pytest.mark.parametrize(
@@ -962,6 +984,12 @@ def _gitlab_repo(tmp_path: Path, deploy_rules: str) -> Path:
     return repo
 
 
+_SKIPS_SCHEDULES = (
+    '  rules:\n    - if: $CI_PIPELINE_SOURCE == "schedule"\n      when: never\n'
+    "    - if: $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH\n"
+)
+
+
 def test_gitlab_monitoring_and_sync_wait_until_every_user_job_skips_schedules(
     tmp_path: Path,
 ) -> None:
@@ -982,15 +1010,17 @@ def test_gitlab_monitoring_and_sync_wait_until_every_user_job_skips_schedules(
     assert {"monitor", "template-sync"}.isdisjoint(action.added_jobs)
 
     # With the rule the hint shows, the schedule-driven jobs come in.
-    safe = _gitlab_repo(
-        tmp_path / "safe",
-        '  rules:\n    - if: $CI_PIPELINE_SOURCE == "schedule"\n      when: never\n'
-        "    - if: $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH\n",
-    )
+    safe = _gitlab_repo(tmp_path / "safe", _SKIPS_SCHEDULES)
     result = adopt(safe, overrides={**overrides, "monitoring_schedule": "0 6 * * 1"})
     action = next(f for f in result.files if f.path == ".gitlab-ci.yml")
     assert {"monitor", "template-sync"} <= set(action.added_jobs)
     assert "monitoring" not in {item.stage for item in result.left_out}
+    # mlrig's own scheduled job, in the pipeline now, is no user job a schedule would run.
+    synced = _gitlab_repo(tmp_path / "synced", _SKIPS_SCHEDULES)
+    adopt(synced, overrides={"train_command": "make train"})
+    commit_project(synced, "adopt mlrig")
+    again = {item.stage: item for item in adopt_add("ci", synced, preview=True).left_out}
+    assert again["monitoring"].reason == "no evaluate_command or metrics_file"
     proc = gitlab_ci_local_list(safe) if GITLAB_CI_LOCAL.exists() else None
     if proc is not None:
         assert proc.returncode == 0, proc.stdout + proc.stderr

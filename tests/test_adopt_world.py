@@ -10,7 +10,8 @@ For every gallery repository, as a user would check it after ``mlrig adopt``:
   file: no package code, tests, data, pyproject.toml or setup.*;
 - nothing is written into a gitignored path;
 - every stage the repository has no command for is left out (no job for it) and the
-  output names the ``-d KEY=VALUE`` that turns it on; the expected jobs are there;
+  output names the ``-d KEY=VALUE`` (or, for the image, the Dockerfile) that turns
+  it on; the expected jobs are there;
 - no job mlrig adds runs a deploy or cleanup line (ssh, scp, rm -rf ...);
 - a scheduled pipeline runs no user job (GitLab: gitlab-ci-local's listing of a
   ``schedule`` pipeline, e2e; GitHub: a workflow mlrig gives a schedule holds only
@@ -43,7 +44,7 @@ from mlrig.templates import builtin_bundle
 from tests.conftest import run_cli
 from tests.templaterepo import commit_project, git, status
 from tests.test_e2e_gitlab import GitlabCiLocal, _listed_jobs, gitlab_ci_local
-from tests.world import REPOS, STAGE_JOBS, STAGE_KEYS, WorldRepo, make_repo
+from tests.world import REPOS, STAGE_FILES, STAGE_JOBS, STAGE_KEYS, WorldRepo, make_repo
 
 __all__ = ["gitlab_ci_local"]  # the session fixture, re-exported for pytest
 
@@ -288,7 +289,12 @@ def test_stages_without_a_command_are_left_out_and_named(
     for stage in result.world.left_out:
         job = STAGE_JOBS[result.world.provider].get(stage)
         assert job is None or job not in added, f"{stage} has no command, yet job {job} was added"
-        assert re.search(rf"-d {STAGE_KEYS[stage]}=", result.output), (
+        turns_on = (
+            rf"add a {STAGE_FILES[stage]}\b"
+            if stage in STAGE_FILES
+            else rf"-d {STAGE_KEYS[stage]}="
+        )
+        assert re.search(turns_on, result.output), (
             f"the output does not say how to turn {stage} on:\n{result.output}"
         )
 

@@ -8,6 +8,7 @@ import pytest
 
 from mlrig._infer import infer
 from tests.gallery import GALLERY
+from tests.templaterepo import commit_project, git
 
 
 def write(root: Path, files: dict[str, str]) -> Path:
@@ -154,6 +155,14 @@ def test_commands_from_tox_nox_and_pyproject_scripts(tmp_path: Path) -> None:
             ".gitlab-ci.yml",
         ),
         ({".python-version": "3.8\n"}, "3.12", "default"),
+        (
+            {
+                "pyproject.toml": '[project]\nrequires-python = ">=3.10"\n',
+                ".gitlab-ci.yml": "test:\n  image: python:3.11\n  script: [pytest]\n",
+            },
+            "3.11",
+            ".gitlab-ci.yml",
+        ),
     ],
 )
 def test_python_version(tmp_path: Path, files: dict[str, str], version: str, source: str) -> None:
@@ -199,6 +208,35 @@ def test_a_found_command_the_template_refuses_falls_back_with_a_note(tmp_path: P
     assert (item.value, item.source) == ("", "default")
     assert "is not usable" in item.note
     assert ".gitlab-ci.yml:3" in item.note
+    reason, flag = infer(tmp_path).left_out["test"]
+    assert "is not usable" in reason
+    assert flag == "-d test_command='pytest -q'"
+
+
+def test_the_metrics_file_the_training_writes_is_an_answer(tmp_path: Path) -> None:
+    dvc = "stages:\n  train:\n    cmd: python train.py\n    metrics:\n      - eval/metrics.json\n"
+    inference = infer(write(tmp_path, {"dvc.yaml": dvc, "train.py": ""}))
+
+    item = inference.answers["metrics_file"]
+    assert (item.value, item.source) == ("eval/metrics.json", "dvc.yaml")
+    assert inference.answers["train_command"].value == "dvc repro"
+    # Each stage without a command is left out with the -d that turns it on.
+    assert inference.left_out["lint"] == ("no lint command found", "-d lint_command='ruff check .'")
+    assert "train" not in inference.left_out
+
+
+def test_a_command_that_cannot_run_as_it_stands_is_left_out(tmp_path: Path) -> None:
+    gitlab = "train:\n  script:\n    - python -m model.train --data data/train.csv\n"
+    files = {".gitignore": "data/\n", ".gitlab-ci.yml": gitlab, "model/train.py": ""}
+    write(tmp_path, {**files, "model/__init__.py": ""})
+    git(tmp_path, "init", "--quiet", "--initial-branch=main")
+    commit_project(tmp_path, "init")
+    inference = infer(tmp_path)
+
+    reason, flag = inference.left_out["train"]
+    assert reason.startswith("'python -m model.train --data data/train.csv' (.gitlab-ci.yml:3)")
+    assert "which git ignores" in reason
+    assert flag == "-d train_command='python train.py --smoke'"
 
 
 def test_an_inferred_value_the_template_refuses_falls_back_to_the_default(tmp_path: Path) -> None:

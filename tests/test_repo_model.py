@@ -347,6 +347,24 @@ def test_each_task_runner_provides_the_test_command(
     assert stage(model, "test") == expected
 
 
+def test_a_make_rule_with_a_help_comment_is_a_task(tmp_path: Path) -> None:
+    makefile = "train: ## Train the model\n\tpython src/train.py trainer.max_epochs=1\n"
+    model = repo(tmp_path / "r", {"Makefile": makefile, "src/train.py": ""})
+    assert stage(model, "train") == ("make train", "Makefile:1")
+
+
+def test_pytest_declared_with_a_tests_folder_is_the_test_command(tmp_path: Path) -> None:
+    files = {"requirements.txt": "numpy\npytest>=8\n", "tests/test_fit.py": ""}
+    model = repo(tmp_path / "r", files)
+    assert stage(model, "test") == (
+        "python -m pytest",
+        "requirements.txt (pytest), tests/test_fit.py",
+    )
+    without = repo(tmp_path / "s", {"requirements.txt": "numpy\n", "tests/test_fit.py": ""})
+    assert "test" not in without.stages
+    assert "-d test_command='pytest -q' turns it on" in without.missing["test"]
+
+
 def test_ci_commands_win_over_task_runner_guesses(tmp_path: Path) -> None:
     model = repo(
         tmp_path / "r",
@@ -496,6 +514,17 @@ def test_python_a_version_mlrig_cannot_serve_is_said(
         assert "mlrig's pipelines run Python 3.10-" in python.why
 
 
+def test_python_a_ci_pin_wins_over_the_lower_bound_of_requires_python(tmp_path: Path) -> None:
+    model = repo(
+        tmp_path / "r",
+        {
+            "pyproject.toml": '[project]\nname = "x"\nrequires-python = ">=3.9"\n',
+            ".gitlab-ci.yml": "image: python:3.11\ntest:\n  script: [pytest]\n",
+        },
+    )
+    assert (model.python.version, model.python.source) == ("3.11", ".gitlab-ci.yml")
+
+
 def test_python_from_the_ci_matrix(tmp_path: Path) -> None:
     workflow = """\
 on: push
@@ -572,6 +601,42 @@ mr-only:
         "mr-only": (False, False),
     }
     assert model.scheduled == (".gitlab-ci.yml:nightly",)
+
+
+def test_only_a_branch_and_manual_jobs_are_in_a_scheduled_pipeline(tmp_path: Path) -> None:
+    gitlab = """\
+pages:
+  only: [main]
+  script: [./build_docs.sh]
+deploy:
+  only: [main]
+  when: manual
+  environment: production
+  script: [./deploy.sh]
+mr:
+  only: [merge_requests]
+  script: [pytest]
+not-scheduled:
+  except: [schedules]
+  script: [pytest]
+"""
+    model = repo(tmp_path / "r", {".gitlab-ci.yml": gitlab})
+    jobs = {job.name: job.on_schedule for job in model.ci_jobs}
+    assert jobs == {"pages": True, "deploy": True, "mr": False, "not-scheduled": False}
+
+
+def test_workflow_rules_without_schedules_keep_every_job_out_of_them(tmp_path: Path) -> None:
+    gitlab = """\
+workflow:
+  rules:
+    - if: $CI_PIPELINE_SOURCE == "schedule"
+      when: never
+    - when: always
+test:
+  script: [pytest]
+"""
+    model = repo(tmp_path / "r", {".gitlab-ci.yml": gitlab})
+    assert [job.on_schedule for job in model.ci_jobs] == [False]
 
 
 def test_a_folder_that_is_not_a_git_repository_is_walked(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ byte for byte (CRLF files and files without a final newline included: the folder
   when it has none);
 - ``jobs``: mlrig jobs adopt must add (at least these), for ``provider``;
 - ``left_out``: stages the repository has no command for: adopt must not generate
-  their jobs, and must name each with the ``-d KEY=VALUE`` that turns it on;
+  their jobs, and must name each with the ``-d KEY=VALUE`` (or file) that turns it on;
 - ``python``: the Python version the repository declares (None: it declares none);
 - ``crlf``: the repository's text files have CRLF line endings.
 
@@ -34,11 +34,19 @@ from typing import Literal
 
 from tests.templaterepo import commit_project, git
 
-__all__ = ["REPOS", "REPOS_DIR", "STAGE_JOBS", "STAGE_KEYS", "WorldRepo", "make_repo"]
+__all__ = [
+    "REPOS",
+    "REPOS_DIR",
+    "STAGE_FILES",
+    "STAGE_JOBS",
+    "STAGE_KEYS",
+    "WorldRepo",
+    "make_repo",
+]
 
 REPOS_DIR = Path(__file__).resolve().parent / "repos"
 
-#: The answer (``-d KEY=VALUE``) that turns each stage on.
+#: The answer (``-d KEY=VALUE``) that turns each stage on ...
 STAGE_KEYS: dict[str, str] = {
     "install": "install_command",
     "lint": "lint_command",
@@ -46,9 +54,11 @@ STAGE_KEYS: dict[str, str] = {
     "data": "data_command",
     "train": "train_command",
     "evaluate": "evaluate_command",
-    "image": "docker",
     "monitor": "monitoring_schedule",
 }
+#: ... or the file: mlrig writes no Dockerfile into a repository it did not create (and
+#: refuses ``-d docker=true`` without one), so a Dockerfile is what turns the image on.
+STAGE_FILES: dict[str, str] = {"image": "Dockerfile"}
 #: The names of mlrig's jobs for each stage, per provider (the built-in template's).
 STAGE_JOBS: dict[str, dict[str, str]] = {
     "github": {

@@ -2,8 +2,9 @@
 
 A thin mapping from the repository model (:func:`mlrig._repo.scan`) to the
 answers of the built-in template: every value carries its source (``file:line``
-or a file, or ``"default"``) and, when it differs from what the repository says or
-a stage is left out, a note saying why and what turns it on.
+or a file, or ``"default"``) and, when it differs from what the repository says,
+a note saying why. A stage the repository has no command for, or whose command
+cannot run as it stands, is left out, with the ``-d`` that turns it on.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlrig._repo import Repo, scan
+from mlrig._repo import Repo, left_out, scan
 from mlrig.answers import QUESTIONS
 
 __all__ = ["COMMAND_KINDS", "Inference", "Inferred", "infer"]
@@ -44,11 +45,10 @@ class Inference:
     #: The repo's own commands, per kind in :data:`COMMAND_KINDS` (only those found);
     #: a value may span several lines (a whole install sequence, a whole script).
     commands: dict[str, Inferred]
-    #: Answers the template does not ask yet (``metrics_file``: the JSON file the
-    #: train or evaluate command writes), for the template version that has them.
-    extra: dict[str, Inferred] = field(default_factory=dict)
-    #: Per stage in :data:`COMMAND_KINDS` left out: why, and the ``-d`` that turns it on.
-    left_out: dict[str, str] = field(default_factory=dict)
+    #: Per stage in :data:`COMMAND_KINDS` left out: why, and the ``-d KEY=VALUE`` that
+    #: turns it on. A command that cannot run as it stands is left out too (its
+    #: answer keeps the value found, for the user to see).
+    left_out: dict[str, tuple[str, str]] = field(default_factory=dict)
     #: The repository model everything above comes from.
     repo: Repo | None = None
 
@@ -88,6 +88,8 @@ def infer(root: Path, repo: Repo | None = None) -> Inference:
         for kind in COMMAND_KINDS
         if kind in repo.stages
     }
+    if repo.metrics_file is not None:
+        answers["metrics_file"] = Inferred(repo.metrics_file.text, repo.metrics_file.source)
     for question in QUESTIONS:
         if question.name in answers:
             continue
@@ -104,11 +106,17 @@ def infer(root: Path, repo: Repo | None = None) -> Inference:
         except ValueError as exc:
             note = f"{item.value!r} from {item.source} is not usable: {exc}"
             answers[question.name] = Inferred(question.default, "default", note)
-    extra: dict[str, Inferred] = {}
-    if repo.metrics_file is not None:
-        extra["metrics_file"] = Inferred(repo.metrics_file.text, repo.metrics_file.source)
-    left_out = {kind: repo.missing[kind] for kind in COMMAND_KINDS if kind in repo.missing}
-    return Inference(answers, commands, extra, left_out, repo)
+    left: dict[str, tuple[str, str]] = {}
+    for kind in COMMAND_KINDS:
+        reason, flag = left_out(kind, repo.package_manager.name)
+        item = answers[f"{kind}_command"]
+        if kind in commands and item.source != commands[kind].source:
+            left[kind] = (item.note, flag)
+        elif kind in commands and not repo.stages[kind].runnable:
+            left[kind] = (f"{item.value!r} ({item.source}) {item.note}", flag)
+        elif kind not in commands:
+            left[kind] = (reason, flag)
+    return Inference(answers, commands, left, repo)
 
 
 def _note(repo: Repo, kind: str) -> str:
@@ -159,16 +167,10 @@ def _sanitise(name: str) -> str:
 def _python_version(repo: Repo) -> Inferred:
     """The repository's Python; one mlrig cannot serve is never replaced silently."""
     python = repo.python
-    choices = next(q.choices for q in QUESTIONS if q.name == "python_version")
-    if python.supported and python.version in choices:
+    if python.supported and python.version:
         return Inferred(python.version, python.source, python.why)
-    if not python.version and python.supported:
-        return Inferred(_DEFAULTS["python_version"], "default")
-    allowed = [v for v in choices if python.requires and python.allows(v)]
-    why = python.why or f"Python {python.version} from {python.source} is not a choice"
-    if allowed:
-        return Inferred(allowed[0], "requires-python", f"{why}; using {allowed[0]}")
-    return Inferred(_DEFAULTS["python_version"], "default", why)
+    # Unsupported: the default stands in only for the answers' sake; adopt refuses.
+    return Inferred(_DEFAULTS["python_version"], "default", python.why)
 
 
 def _ci_provider(repo: Repo) -> Inferred:

@@ -65,6 +65,7 @@ __all__ = [
     "Repo",
     "RepoFiles",
     "Task",
+    "left_out",
     "list_files",
     "scan",
 ]
@@ -1006,7 +1007,8 @@ class _Classifier:
 
 # Task runners --------------------------------------------------------------------
 
-_MAKE_RULE = re.compile(r"^([^\s:=#][^:=#]*?)\s*::?(?![=])\s*([^=;#]*)(?:;(.*))?$")
+# A rule line: targets, prerequisites, then an inline recipe or a comment (`test: ## help`).
+_MAKE_RULE = re.compile(r"^([^\s:=#][^:=#]*?)\s*::?(?![=])\s*([^=;#]*)(?:;(.*)|#.*)?$")
 
 
 def _make_tasks(reader: _Reader) -> list[Task]:
@@ -1428,6 +1430,12 @@ def _gitlab(reader: _Reader, ci: _Ci) -> None:
     default = _mapping(merged.get("default"))
     default_before = default.get("before_script", merged.get("before_script"))
     default_image = default.get("image", merged.get("image"))
+    workflow_rules = _mapping(merged.get("workflow")).get("rules")
+    # A `workflow:` whose rules never create a scheduled pipeline keeps every job out of one.
+    schedules_run = (
+        workflow_rules is None
+        or _gitlab_schedule([_mapping(rule) for rule in _as_list(workflow_rules)], [], None)[1]
+    )
     resolved: dict[str, dict[Any, Any]] = {}
 
     def job_of(name: str, depth: int = 0) -> dict[Any, Any]:
@@ -1500,13 +1508,20 @@ def _gitlab(reader: _Reader, ci: _Ci) -> None:
                 stage=str(job.get("stage", "test")),
                 triggers=triggers,
                 scheduled=scheduled,
-                on_schedule=on_schedule,
+                on_schedule=on_schedule and schedules_run,
                 deploy="environment" in job,
                 commands=tuple(commands),
                 pythons=tuple(dict.fromkeys(pythons)),
                 covers=(),
             )
         )
+
+
+# `only:` keywords that name pipeline sources other than a schedule.
+_NON_SCHEDULE_SOURCES = frozenset(
+    {"merge_requests", "pushes", "web", "api", "triggers", "pipelines", "external", "chat", "tags"}
+    | {"external_pull_requests"}
+)
 
 
 def _gitlab_schedule(
@@ -1517,13 +1532,17 @@ def _gitlab_schedule(
     Rules are taken in order, as GitLab does: a condition on ``$CI_PIPELINE_SOURCE``
     is decided; any other condition may hold in a scheduled pipeline (which runs on
     a branch), so a ``when: never`` rule with one is passed over and any other rule
-    with one may run the job.
+    with one may run the job. ``only:`` a branch (``main``, ``branches``, a regex)
+    matches a scheduled pipeline on it; only the pipeline-source keywords other than
+    ``schedules`` keep a job out. A manual job is in the scheduled pipeline too.
     """
-    if only:
-        return "schedules" in only, "schedules" in only
     refs = except_.get("refs") if isinstance(except_, dict) else except_
+    excepted = "schedules" in [str(e) for e in _as_list(refs)]
+    if only:
+        runs = "schedules" in only or any(ref not in _NON_SCHEDULE_SOURCES for ref in only)
+        return "schedules" in only, runs and not excepted
     if not rules:
-        return False, "schedules" not in [str(e) for e in _as_list(refs)]
+        return False, not excepted
     meant = False
     for rule in rules:
         never = str(rule.get("when", "on_success")) == "never"
@@ -1807,23 +1826,31 @@ def _python(reader: _Reader, pyproject: dict[str, Any], jobs: Sequence[CiJob]) -
         match = re.match(r"\s*(?:cpython-|python)?(3\.\d+)", text)
         if match:
             return verdict(match.group(1), ".python-version")
-    if requires:
-        if allowed:
-            return Python(allowed[0], requires_source, True, "", requires)
-        return Python(
-            "",
-            requires_source,
-            False,
-            f"requires-python {requires!r} allows no Python mlrig supports ({supported_text})",
-            requires,
-        )
-    for job in jobs:
-        if job.pythons:
-            return verdict(job.pythons[0], job.file)
+    # A version the repository pins (its CI, test and lint jobs first; its conda
+    # environment) says more than the lower bound of requires-python.
+    pinned = sorted(
+        (job for job in jobs if job.pythons and not job.deploy),
+        key=lambda job: ("test" not in job.covers, "lint" not in job.covers),
+    )
+    for job in pinned:
+        fitting = [v for v in job.pythons if v in choices and _allows(requires, v)]
+        return verdict(fitting[0] if fitting else job.pythons[0], job.file)
     _, _, conda_python = _environment(reader)
     match = _PY_VERSION.search(conda_python)
     if match:
         return verdict(match.group(1), _environment_file(reader) or "environment.yml")
+    if requires:
+        if allowed:
+            return Python(allowed[0], requires_source, True, "", requires)
+        nearest = choices[0] if _allows(requires, "3.9") else choices[-1]
+        return Python(
+            "",
+            requires_source,
+            False,
+            f"requires-python {requires!r} allows no Python mlrig supports ({supported_text}); "
+            f"give one with -d python_version={nearest} if the code runs on it",
+            requires,
+        )
     return Python("", "", True, "nothing in the repository names a Python version", "")
 
 
@@ -1891,6 +1918,8 @@ def _layout(files: frozenset[str]) -> tuple[str, tuple[str, ...]]:
 # Stages --------------------------------------------------------------------------
 
 _EXCLUDED = frozenset({"deploy", "cleanup"})
+# Files pytest collects by default, in a tests folder.
+_TEST_FILE = re.compile(r"(?:.*/)?tests?/(?:.*/)?(?:test_[^/]*|[^/]*_test)\.py")
 # Task runners, in the order their tasks are offered when CI has no command for a stage.
 _RUNNER_ORDER = ("make", "just", "mise", "pixi", "hatch", "poe", "pdm", "tox", "nox", "invoke")
 # Runners not on a CI image: their task's recipe is run instead of the runner.
@@ -2397,6 +2426,13 @@ def scan(root: Path, listing: RepoFiles | None = None) -> Repo:
             at = _line_of(reader.text("pyproject.toml") or "", rf"^\s*\"?{re.escape(name)}\"?\s*=")
             candidates[script_stage].append(Command(name, f"pyproject.toml:{at}"))
 
+    test_files = sorted(f for f in files if _TEST_FILE.fullmatch(f))
+    if "pytest" in dependencies and test_files:
+        # The last resort: pytest is declared and finds tests in the usual places.
+        candidates["test"].append(
+            Command("python -m pytest", f"{dependencies['pytest']} (pytest), {test_files[0]}")
+        )
+
     usable = _valid_first(candidates)
     stages: dict[str, Command] = {}
     for stage in ("lint", "test", "data", "train", "evaluate", "image", "monitor"):
@@ -2480,7 +2516,7 @@ def scan(root: Path, listing: RepoFiles | None = None) -> Repo:
 
     metrics = _metrics_file([stages[s] for s in ("evaluate", "train") if s in stages], dvc_metrics)
     missing = {
-        stage: _missing(stage)
+        stage: _missing(stage, manager.name)
         for stage in ("install", "lint", "test", "data", "train", "evaluate")
         if stage not in stages
     }
@@ -2510,14 +2546,16 @@ def scan(root: Path, listing: RepoFiles | None = None) -> Repo:
     )
 
 
+# An example command per stage: what a user would write to turn a stage on.
 _EXAMPLES = {
-    "install": "pip install -e .",
+    "install": "pip install -r requirements.txt",
     "lint": "ruff check .",
     "test": "pytest -q",
-    "data": "python -m PACKAGE.validate data/FILE.csv",
-    "train": "python -m PACKAGE.train --smoke",
-    "evaluate": "python -m PACKAGE.evaluate",
+    "data": "python scripts/check_data.py",
+    "train": "python train.py --smoke",
+    "evaluate": "python evaluate.py",
 }
+_INSTALL_EXAMPLES = {"uv": "uv sync", "poetry": "poetry install", "pdm": "pdm install"}
 
 
 def _valid_first(candidates: Mapping[str, list[Command]]) -> dict[str, list[Command]]:
@@ -2535,8 +2573,21 @@ def _valid_first(candidates: Mapping[str, list[Command]]) -> dict[str, list[Comm
     return usable
 
 
-def _missing(stage: str) -> str:
-    return f"no {stage} command found; -d {stage}_command='{_EXAMPLES[stage]}' turns it on"
+def left_out(stage: str, manager: str = "") -> tuple[str, str]:
+    """Why a command stage (install ... evaluate) is left out when the repository has no
+    command for it, and the ``-d KEY=VALUE`` that turns it on, with an example value (for
+    install, the package ``manager``'s own). The one home of this text: the model's
+    ``missing``, the inference and adopt's output all use it."""
+    example = _INSTALL_EXAMPLES.get(manager, "") if stage == "install" else ""
+    return (
+        f"no {stage} command found",
+        f"-d {stage}_command={shlex.quote(example or _EXAMPLES[stage])}",
+    )
+
+
+def _missing(stage: str, manager: str) -> str:
+    reason, flag = left_out(stage, manager)
+    return f"{reason}; {flag} turns it on"
 
 
 def _metrics_file(commands: Sequence[Command], dvc_metrics: Sequence[str]) -> Command | None:

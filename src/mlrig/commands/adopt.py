@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import stat
 import tempfile
@@ -30,11 +31,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from fnmatch import fnmatch
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from mlrig._git import refuse_in_progress, run_git
-from mlrig._infer import Inference, infer
+from mlrig._infer import COMMAND_KINDS, Inference, infer
 from mlrig._record import ANSWERS_FILE, read_record
+from mlrig._repo import Repo, left_out, scan
 from mlrig._yamlmerge import job_names, merge_github, merge_gitlab, read_pipeline, select_jobs
 from mlrig.answers import (
     QUESTIONS,
@@ -97,17 +99,9 @@ _PIPELINE = re.compile(r"\.github/workflows/[^/]+\.ya?ml|\.gitlab-ci\.yml")
 # monitor.yml or template-sync.yml is never merged into: its triggers are the user's,
 # and mlrig's scheduled jobs must run only on mlrig's schedule.
 _MERGED = frozenset({".github/workflows/ci.yml", ".gitlab-ci.yml"})
-# The stages an existing repository runs with its own command, and an example of the
-# answer that turns each one on.
-_STAGE_HINTS: dict[str, tuple[str, str]] = {
-    "install": ("install_command", "pip install -r requirements.txt"),
-    "lint": ("lint_command", "ruff check ."),
-    "test": ("test_command", "pytest -q"),
-    "data": ("data_command", "python scripts/check_data.py"),
-    "train": ("train_command", "python train.py --smoke"),
-}
+# Examples of the answers that turn the metric gate and monitoring on (the stage
+# commands' examples are the repository model's: mlrig._repo.left_out).
 _EXAMPLES = {
-    "evaluate_command": "python evaluate.py",
     "metrics_file": "metrics.json",
     "monitoring_schedule": "0 6 * * 1",
 }
@@ -115,14 +109,6 @@ _EXAMPLES = {
 _GATE = ".mlrig/gate.py"
 #: The rule a GitLab job needs so that a scheduled pipeline never runs it.
 SCHEDULE_RULE = '- if: $CI_PIPELINE_SOURCE == "schedule"\n  when: never'
-_SCHEDULE_IF = re.compile(r"\$CI_PIPELINE_SOURCE\s*==\s*[\"']schedule[\"']")
-_NOT_SCHEDULE_IF = re.compile(
-    r"^\s*\$CI_PIPELINE_SOURCE\s*(?:==\s*[\"'](?!schedule[\"'])\w+[\"']|!=\s*[\"']schedule[\"'])"
-)
-# `only:` values that name pipeline sources other than a schedule.
-_NON_SCHEDULE_SOURCES = frozenset(
-    {"merge_requests", "pushes", "web", "api", "triggers", "pipelines", "external", "chat", "tags"}
-)
 _QUESTION_NAMES = frozenset(q.name for q in QUESTIONS) | frozenset(RECORDED)
 
 
@@ -228,6 +214,13 @@ def adopt(
     info = _house_template(template, trust)
     answers: Answers | Mapping[str, object]
     if info is None:
+        python = inference.repo.python if inference.repo is not None else None
+        if (
+            python is not None
+            and not python.supported
+            and "python_version" not in (overrides or {})
+        ):
+            raise InvalidInputError(f"python_version: {python.why}")
         given = _existing_answers(project, inference, component, dict(overrides or {}))
         answers = resolve_answers(given, project_default=project.name, use_defaults=True)
     else:
@@ -271,9 +264,8 @@ def _existing_answers(
     """
     given = inference.values()
     given["existing_repo"] = True
-    for key, _ in _STAGE_HINTS.values():
-        if given.get(key) == "":
-            given[key] = "none"
+    for stage in inference.left_out:
+        given[f"{stage}_command"] = "none"
     has_dockerfile = (project / "Dockerfile").is_file()
     given["docker"] = has_dockerfile and bool(given.get("docker", True))
     if component == "docker" and not has_dockerfile:
@@ -297,7 +289,7 @@ def _existing_answers(
         )
     elif monitoring_needs(merged):
         given["monitoring_schedule"] = "none"
-    if merged.get("ci_provider") in ("gitlab", "both") and _unsafe_user_jobs(project):
+    if merged.get("ci_provider") in ("gitlab", "both") and _schedule_blockers(inference.repo):
         given["monitoring_schedule"] = "none"
         given["template_sync"] = False
     if overrides.get("docker") is not None and not has_dockerfile:
@@ -321,28 +313,52 @@ def _existing_answers(
 
 
 def _flags(keys: list[str]) -> str:
-    return " ".join(f"-d {key}={_quote(_EXAMPLES.get(key, '...'))}" for key in keys)
+    """``-d KEY=EXAMPLE`` for each answer in ``keys``."""
+    return " ".join(
+        left_out(key.removesuffix("_command"))[1]
+        if key.endswith("_command")
+        else f"-d {key}={shlex.quote(_EXAMPLES[key])}"
+        for key in keys
+    )
 
 
-def _quote(value: str) -> str:
-    return f"'{value}'" if re.search(r"[^\w./-]", value) else value
+def _schedule_blockers(repo: Repo | None, mlrig_jobs: frozenset[str] = frozenset()) -> list[str]:
+    """The user's GitLab jobs a scheduled pipeline would run (the repository model's
+    ``on_schedule``); ``mlrig_jobs`` are mlrig's own, already in the pipeline."""
+    if repo is None:
+        return []
+    found = (j.name for j in repo.ci_jobs if j.provider == "gitlab" and j.on_schedule)
+    return list(dict.fromkeys(name for name in found if name not in mlrig_jobs))
 
 
-def left_out_stages(answers: Answers, project: Path) -> tuple[LeftOut, ...]:
-    """The stages an existing repository's pipeline leaves out, each with its hint."""
+def left_out_stages(
+    answers: Answers,
+    project: Path,
+    inference: Inference | None = None,
+    mlrig_jobs: frozenset[str] = frozenset(),
+) -> tuple[LeftOut, ...]:
+    """The stages an existing repository's pipeline leaves out, each with its hint.
+
+    The reasons of the stage commands are the inference's when there is one (adopt);
+    ``mlrig_jobs`` are mlrig's jobs in the repository's GitLab pipeline (``add``).
+    """
     if not answers.existing_repo:
         return ()
     found: list[LeftOut] = []
-    for stage, (key, example) in _STAGE_HINTS.items():
-        if stage == "install" and answers.package_manager == "uv":
-            example = "uv sync"
-        if getattr(answers, key) == "none":
-            found.append(LeftOut(stage, f"no {stage} command found", f"-d {key}={_quote(example)}"))
+    reasons = inference.left_out if inference is not None else {}
+    manager = (
+        inference.repo.package_manager.name
+        if inference is not None and inference.repo is not None
+        else answers.package_manager
+    )
+    for stage in COMMAND_KINDS:
+        if stage != "evaluate" and getattr(answers, f"{stage}_command") == "none":
+            found.append(LeftOut(stage, *reasons.get(stage, left_out(stage, manager))))
     if answers.train_command == "none" or not answers.metrics_file:
         needs = [key for key in ("metrics_file",) if not answers.metrics_file]
-        flags = _flags(needs)
         if answers.train_command == "none":
-            flags = f"-d train_command={_quote(_STAGE_HINTS['train'][1])} {flags}".strip()
+            needs.insert(0, "train_command")
+        flags = _flags(needs)
         found.append(
             LeftOut(
                 "metric gate",
@@ -360,7 +376,9 @@ def left_out_stages(answers: Answers, project: Path) -> tuple[LeftOut, ...]:
                 else "-d docker=true",
             )
         )
-    unsafe = _unsafe_user_jobs(project) if answers.ci_provider in ("gitlab", "both") else ()
+    gitlab = answers.ci_provider in ("gitlab", "both")
+    repo = inference.repo if inference is not None else (scan(project) if gitlab else None)
+    unsafe = _schedule_blockers(repo, mlrig_jobs) if gitlab else []
     schedule_hint = (
         f"add this rule first in the `rules:` of {', '.join(unsafe)} (or `schedules` to their "
         f"`except:`), then use"
@@ -390,93 +408,6 @@ def left_out_stages(answers: Answers, project: Path) -> tuple[LeftOut, ...]:
             hint = f"{schedule_hint}:\n{SCHEDULE_RULE}\n{hint}"
         found.append(LeftOut("template sync", reason, hint))
     return tuple(found)
-
-
-def _unsafe_user_jobs(project: Path) -> tuple[str, ...]:
-    """The jobs of the user's GitLab pipeline that a scheduled pipeline would run.
-
-    A job is safe when its ``rules:`` never match a schedule pipeline (a
-    ``$CI_PIPELINE_SOURCE == "schedule"`` rule with ``when: never`` before any rule that
-    could match), its ``except:`` lists ``schedules``, its ``only:`` names only other
-    pipeline sources, it is manual, or the ``workflow:`` rules never run schedules.
-    Rules mlrig cannot read (``!reference``) count as unsafe.
-    """
-    path = project / ".gitlab-ci.yml"
-    if not path.is_file() or path.is_symlink():
-        return ()
-    from mlrig._yamlmerge import GITLAB_KEYWORDS, parse_pipeline
-
-    doc = parse_pipeline(read_pipeline(path, ".gitlab-ci.yml"), ".gitlab-ci.yml")
-    if not isinstance(doc, dict):
-        return ()
-    workflow = doc.get("workflow")
-    if isinstance(workflow, dict) and _rules_skip_schedules(workflow.get("rules")) is True:
-        return ()
-    jobs = {**_included_jobs(project, read_pipeline(path, ".gitlab-ci.yml"))[1], **doc}
-    unsafe = []
-    for name, job in jobs.items():
-        if str(name) in GITLAB_KEYWORDS or str(name).startswith(".") or not isinstance(job, dict):
-            continue
-        if not _job_skips_schedules(job, jobs):
-            unsafe.append(str(name))
-    return tuple(unsafe)
-
-
-def _inherited(job: Mapping[str, object], jobs: Mapping[str, object], key: str) -> object:
-    """``key`` of a GitLab job, or of the templates it ``extends`` (the last one wins)."""
-    if key in job:
-        return job[key]
-    bases = job.get("extends", ())
-    for base in reversed([bases] if isinstance(bases, str) else list(bases or ())):  # type: ignore[call-overload]
-        parent = jobs.get(str(base))
-        if isinstance(parent, dict):
-            value = _inherited(parent, jobs, key)
-            if value is not None:
-                return value
-    return None
-
-
-def _job_skips_schedules(job: Mapping[str, object], jobs: Mapping[str, object]) -> bool:
-    if _inherited(job, jobs, "when") == "manual":
-        return True
-    rules = _inherited(job, jobs, "rules")
-    if rules is not None:
-        return _rules_skip_schedules(rules) is True
-    excepted = _refs(_inherited(job, jobs, "except"))
-    if "schedules" in excepted:
-        return True
-    only = _refs(_inherited(job, jobs, "only"))
-    return bool(only) and "schedules" not in only and only <= _NON_SCHEDULE_SOURCES
-
-
-def _refs(value: object) -> set[str]:
-    if isinstance(value, str):
-        return {value}
-    if isinstance(value, dict):
-        value = value.get("refs", ())
-    return {str(item) for item in value} if isinstance(value, list) else set()
-
-
-def _rules_skip_schedules(rules: object) -> bool | None:
-    """True when no rule adds the job to a schedule pipeline; None when unreadable."""
-    if not isinstance(rules, list):
-        return None
-    for rule in rules:
-        if not isinstance(rule, dict):
-            return None
-        condition = str(rule.get("if", "")) if "if" in rule else None
-        never = rule.get("when") == "never"
-        if condition is None and never and "changes" not in rule and "exists" not in rule:
-            return True
-        if condition is not None and "||" not in condition:
-            if _SCHEDULE_IF.search(condition) and "&&" not in condition:
-                # The job is added to a schedule pipeline unless this rule says never.
-                return bool(never)
-            if _NOT_SCHEDULE_IF.match(condition):
-                continue
-        if not never:
-            return False
-    return True
 
 
 def _house_template(template: TemplateSpec | None, trust: bool) -> TemplateInfo | None:
@@ -626,7 +557,14 @@ def _bring_in(
             )
         record = read_record(rendered)
         managed = version is not None
-        plan, contents = _plan(project, rendered, component, write_answers, merge_all=managed)
+        plan, contents = _plan(
+            project,
+            rendered,
+            component,
+            write_answers,
+            merge_all=managed,
+            model=inference.repo if inference is not None else None,
+        )
         if isinstance(answers, Answers) and answers.existing_repo and write_answers:
             own = _own(answers, plan, rendered, managed, owned)
             if own != answers:
@@ -640,6 +578,11 @@ def _bring_in(
         before = validate_pipelines(project, only=merged) if merged and not preview else []
         if not preview:
             _write(project, contents, rendered)
+        ours: frozenset[str] = frozenset()
+        pipeline = rendered / ".gitlab-ci.yml"
+        if managed and isinstance(answers, Answers) and pipeline.is_file():
+            names = job_names(pipeline.read_text(encoding="utf-8"), gitlab=True)
+            ours = frozenset(names) - frozenset(answers.own_jobs)
     findings = (
         new_findings(before, validate_pipelines(project, only=touched))
         if touched and not preview
@@ -660,7 +603,7 @@ def _bring_in(
         tuple(plan),
         findings,
         preview,
-        left_out_stages(answers, project) if isinstance(answers, Answers) else (),
+        left_out_stages(answers, project, inference, ours) if isinstance(answers, Answers) else (),
     )
 
 
@@ -736,12 +679,14 @@ def _plan(
     write_answers: bool,
     *,
     merge_all: bool = False,
+    model: Repo | None = None,
 ) -> tuple[list[FileAction], dict[str, str | None]]:
     """What to do with each rendered file; and the new content of each file to write.
 
     Content ``None`` means "copy the rendered file as it is". ``merge_all``: every
     pipeline file the repository has is mlrig's (a managed repository), so each gets
     the missing jobs; otherwise only ci.yml and .gitlab-ci.yml are merged into.
+    ``model`` is the repository model of ``project`` (scanned here when needed).
     """
     plan: list[FileAction] = []
     contents: dict[str, str | None] = {}
@@ -800,7 +745,11 @@ def _plan(
             user = read_pipeline(target, rel)
             ours = source.read_text(encoding="utf-8")
             if rel == ".gitlab-ci.yml":
-                included = _included_jobs(project, user)[0]
+                # The jobs of its local includes (the repository model resolves them).
+                model = model or scan(project)
+                included = {
+                    job.name: job.stage for job in model.ci_jobs if job.provider == "gitlab"
+                }
                 result = merge_gitlab(user, ours, name=rel, only=jobs, included=included)
             else:
                 result = merge_github(user, ours, name=rel, only=jobs)
@@ -835,50 +784,6 @@ def _plan(
             )
             plan.append(FileAction(rel, "write", added))
     return plan, contents
-
-
-def _included_jobs(project: Path, text: str) -> tuple[dict[str, str | None], dict[str, Any]]:
-    """Jobs defined in the local files a ``.gitlab-ci.yml`` includes: name -> stage, and
-    name -> the job's mapping (hidden templates too).
-
-    Remote, project and template includes cannot be read offline and are skipped;
-    so is a local include that is missing, unreadable or outside the repository.
-    """
-    from mlrig._yamlmerge import GITLAB_KEYWORDS, parse_pipeline
-
-    includes = parse_pipeline(text, ".gitlab-ci.yml") or {}
-    entries = includes.get("include", []) if isinstance(includes, dict) else []
-    entries = entries if isinstance(entries, list) else [entries]
-    patterns = [
-        entry if isinstance(entry, str) else entry.get("local")
-        for entry in entries
-        if isinstance(entry, (str, dict))
-    ]
-    root = Path(os.path.realpath(project))
-    jobs: dict[str, str | None] = {}
-    bodies: dict[str, Any] = {}
-    for pattern in patterns:
-        if not isinstance(pattern, str) or "://" in pattern or not pattern.strip("/"):
-            continue
-        try:
-            paths = sorted(project.glob(pattern.lstrip("/")))
-        except (ValueError, OSError):
-            continue
-        for path in paths:
-            if not Path(os.path.realpath(path)).is_relative_to(root) or not path.is_file():
-                continue
-            try:
-                doc = parse_pipeline(read_pipeline(path, pattern), pattern)
-            except InvalidInputError:
-                continue
-            for key, value in doc.items() if isinstance(doc, dict) else ():
-                if str(key) in GITLAB_KEYWORDS:
-                    continue
-                bodies[str(key)] = value
-                if not str(key).startswith("."):
-                    stage = value.get("stage") if isinstance(value, dict) else None
-                    jobs[str(key)] = str(stage) if stage is not None else None
-    return jobs, bodies
 
 
 def _ignored(project: Path, paths: list[str]) -> set[str]:
