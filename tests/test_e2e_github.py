@@ -373,9 +373,9 @@ def test_stubs_refuse_what_they_cannot_honour(
     }
     jobs = {
         "uv-python": (refs["astral-sh/setup-uv"], {"python-version": "2.7"}),
-        "uv-activate": (
+        "uv-tool-dir": (
             refs["astral-sh/setup-uv"],
-            {"python-version": PYTHON, "activate-environment": "true"},
+            {"python-version": PYTHON, "tool-dir": "tools"},
         ),
         "setup-python": (refs["actions/setup-python"], {"python-version": "2.7"}),
         "cache": (
@@ -401,7 +401,7 @@ def test_stubs_refuse_what_they_cannot_honour(
     run.check(run.job_results == dict.fromkeys(jobs, "failure"), "every job must fail")
     expected = {
         "uv-python": f"the workflow asks for Python 2.7; this host offers {PYTHON}",
-        "uv-activate": "input(s) not implemented by the offline stub: activate-environment",
+        "uv-tool-dir": "input(s) not implemented by the offline stub: tool-dir",
         "setup-python": f"the workflow asks for Python 2.7; this host offers {PYTHON}",
         "cache": "cache miss for k and fail-on-cache-miss is true",
         "upload": "No files were found with the provided path: missing/.",
