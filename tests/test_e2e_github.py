@@ -373,9 +373,9 @@ def test_stubs_refuse_what_they_cannot_honour(
     }
     jobs = {
         "uv-python": (refs["astral-sh/setup-uv"], {"python-version": "2.7"}),
-        "uv-activate": (
+        "uv-tool-dir": (
             refs["astral-sh/setup-uv"],
-            {"python-version": PYTHON, "activate-environment": "true"},
+            {"python-version": PYTHON, "tool-dir": "tools"},
         ),
         "setup-python": (refs["actions/setup-python"], {"python-version": "2.7"}),
         "cache": (
@@ -401,13 +401,51 @@ def test_stubs_refuse_what_they_cannot_honour(
     run.check(run.job_results == dict.fromkeys(jobs, "failure"), "every job must fail")
     expected = {
         "uv-python": f"the workflow asks for Python 2.7; this host offers {PYTHON}",
-        "uv-activate": "input(s) not implemented by the offline stub: activate-environment",
+        "uv-tool-dir": "input(s) not implemented by the offline stub: tool-dir",
         "setup-python": f"the workflow asks for Python 2.7; this host offers {PYTHON}",
         "cache": "cache miss for k and fail-on-cache-miss is true",
         "upload": "No files were found with the provided path: missing/.",
     }
     for job, message in expected.items():
         run.check(message in run.log(job), f"{job}: no {message!r}")
+
+
+def test_setup_uv_stub_activates_the_environment_as_the_action_does(
+    healthy: Path, package_cache: Path, tmp_path: Path
+) -> None:
+    """activate-environment: a .venv in the workspace, first on PATH, VIRTUAL_ENV, output venv."""
+    uses = next(u for u in action_stubs(healthy / WORKFLOW) if u.startswith("astral-sh/setup-uv@"))
+    check = (
+        'test "$VIRTUAL_ENV" = "$GITHUB_WORKSPACE/.venv"\n'
+        'test "$VENV_OUTPUT" = "$VIRTUAL_ENV"\n'
+        'test "$(command -v python)" = "$VIRTUAL_ENV/bin/python"\n'
+        "echo activated: $VIRTUAL_ENV\n"
+    )
+    workflow = {
+        "on": "push",
+        "jobs": {
+            "activate": {
+                "runs-on": "ubuntu-latest",
+                "steps": [
+                    {
+                        "id": "uv",
+                        "uses": uses,
+                        "with": {"python-version": PYTHON, "activate-environment": "true"},
+                    },
+                    {
+                        "run": check,
+                        "env": {"VENV_OUTPUT": "${{ steps.uv.outputs.venv }}"},
+                    },
+                ],
+            }
+        },
+    }
+    path = tmp_path / "workflows" / "activate.yml"
+    path.parent.mkdir()
+    path.write_text(yaml.safe_dump(workflow, sort_keys=False), encoding="utf-8")
+    run = run_act(healthy, None, tmp_path / "act", package_cache, workflow=path)
+    run.check(run.job_results == {"activate": "success"}, "the venv is not activated")
+    run.check("activated: " in run.output("activate"), "the check step did not run")
 
 
 # --- The healthy project -----------------------------------------------------------
