@@ -125,7 +125,7 @@ def test_commands_from_tox_nox_and_pyproject_scripts(tmp_path: Path) -> None:
         "pyproject.toml:4",
     )
     assert commands["evaluate"].value == "poe evaluate"
-    assert (commands["test"].value, commands["test"].source) == ("tox", "tox.ini:4")
+    assert (commands["test"].value, commands["test"].source) == ("tox -e py", "tox.ini:4")
     assert (commands["lint"].value, commands["lint"].source) == ("tox -e lint", "tox.ini:7")
     # tox runs the tests and no dependency list has it: it is installed too.
     assert (commands["install"].value, commands["install"].source) == (

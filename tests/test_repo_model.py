@@ -310,7 +310,8 @@ def test_make_recipes_are_followed_and_make_test_is_called(tmp_path: Path) -> No
         ),
         (
             {"tox.ini": "[tox]\nenv_list = py312\n\n[testenv]\ncommands =\n    pytest {posargs}\n"},
-            ("tox", "tox.ini:4"),
+            # The default environment on the pipeline's interpreter, not every envlist Python.
+            ("tox -e py", "tox.ini:4"),
         ),
         (
             {
@@ -645,4 +646,35 @@ def test_a_folder_that_is_not_a_git_repository_is_walked(tmp_path: Path) -> None
     (tmp_path / "tox.ini").write_text("[testenv]\ncommands = pytest\n")
     model = scan(tmp_path)
     assert model.files == frozenset({"tox.ini"})
-    assert stage(model, "test") == ("tox", "tox.ini:1")
+    assert stage(model, "test") == ("tox -e py", "tox.ini:1")
+
+
+def test_a_ci_job_install_is_its_whole_sequence_with_pipx_made_portable(tmp_path: Path) -> None:
+    workflow = (
+        "on: push\njobs:\n  tests:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - run: pipx install poetry\n"
+        "      - run: |\n          poetry config virtualenvs.in-project true\n"
+        "          poetry install --with dev\n"
+        "      - run: poetry run pytest -q\n"
+    )
+    model = repo(tmp_path, {".github/workflows/ci.yml": workflow, "poetry.lock": "", "t.py": ""})
+    install = model.stages["install"]
+    assert install.text.startswith(
+        "python -m pip install poetry\npoetry config virtualenvs.in-project true\n"
+        "poetry install --with dev\n"
+    )
+    assert install.source == ".github/workflows/ci.yml:6"
+    assert "pipx" in install.why
+
+
+def test_a_task_that_depends_only_on_installing_runs_as_its_recipe(tmp_path: Path) -> None:
+    mise = (
+        '[tasks.install]\nrun = "uv sync"\n\n'
+        '[tasks.test]\ndepends = ["install"]\nrun = "uv run pytest -q"\n\n'
+        '[tasks.train]\ndepends = ["data"]\nrun = "uv run python train.py"\n\n'
+        '[tasks.data]\nrun = "uv run python data.py"\n'
+    )
+    model = repo(tmp_path, {"mise.toml": mise})
+    assert stage(model, "test") == ("uv run pytest -q", "mise.toml:4")
+    # Another dependency is the task runner's to run.
+    assert stage(model, "train")[0] == "mise run train"

@@ -689,12 +689,13 @@ def _program(words: list[str]) -> tuple[str, list[str]]:
                 return f"{name} run", rest
             words = rest
             continue
-        if name in {"uvx", "pipx"} or (name == "uv" and rest[:2] == ["tool", "run"]):
-            rest = (
-                rest[2:]
-                if name == "uv"
-                else (rest[1:] if name == "pipx" and rest[:1] == ["run"] else rest)
-            )
+        # `uvx TOOL`, `pipx run TOOL`, `uv tool run TOOL` run TOOL; `pipx install` installs.
+        if (
+            name == "uvx"
+            or (name == "pipx" and rest[:1] == ["run"])
+            or (name == "uv" and rest[:2] == ["tool", "run"])
+        ):
+            rest = rest[2:] if name == "uv" else (rest[1:] if name == "pipx" else rest)
             words = _skip_options(rest)
             continue
         if re.fullmatch(
@@ -930,7 +931,7 @@ class _Classifier:
 
     def _task_stage(self, runner: str, names: list[str], depth: int) -> str | None:
         if not names:
-            names = {"tox": ["*tox-default*"], "nox": ["*nox-default*"]}.get(runner, [])
+            names = {"tox": ["py"], "nox": ["*nox-default*"]}.get(runner, [])
             if runner == "make":
                 first = next((t for (r, _), t in self.tasks.items() if r == "make"), None)
                 names = [first.name] if first else []
@@ -1129,7 +1130,8 @@ def _toml_tasks(
                     elif isinstance(item, dict) and isinstance(item.get("task"), str):
                         depends.append(item["task"])
         escaped = re.escape(str(name))
-        line = _line_of(text, rf"^\s*(?:\[{header}\.\"?{escaped}\"?\]|\"?{escaped}\"?\s*=)")
+        # [ \t]*, not \s*: the match must not begin on a blank line before the header.
+        line = _line_of(text, rf"^[ \t]*(?:\[{header}\.\"?{escaped}\"?\]|\"?{escaped}\"?\s*=)")
         tasks.append(
             Task(
                 runner,
@@ -1251,8 +1253,10 @@ def _tox_tasks(reader: _Reader, pyproject: dict[str, Any]) -> list[Task]:
             elif in_commands and line[:1].isspace() and line.strip():
                 commands[section].append(line.strip())
         for section, lines in commands.items():
-            name = section.partition(":")[2] or "*tox-default*"
-            call = "tox" if section == "testenv" else f"tox -e {name}"
+            name = section.partition(":")[2] or "py"
+            # `-e py` is the default environment with the interpreter tox runs on: a bare
+            # `tox` would run every envlist Python, which a CI job does not have.
+            call = "tox -e py" if section == "testenv" else f"tox -e {name}"
             tasks.append(Task("tox", name, tuple(lines), f"{path}:{where[section]}", call))
         return tasks
     table = _get(pyproject, "tool", "tox")
@@ -2086,9 +2090,24 @@ def _choose_task(tasks: Sequence[Task], stage: str, classifier: _Classifier) -> 
 
 def _task_command(task: Task) -> str:
     recipe = "\n".join(task.lines)
-    if task.runner in _RECIPE_RUNNERS and recipe and "{{" not in recipe and not task.depends:
+    # A task that depends only on installing runs as its recipe: the pipeline's install
+    # stage has done that part, and the task runner itself need not be on the runner.
+    installs_only = all(_name_stage(dep) == "install" for dep in task.depends)
+    if task.runner in _RECIPE_RUNNERS and recipe and "{{" not in recipe and installs_only:
         return recipe
     return task.call
+
+
+# `pipx install TOOL` puts a tool on PATH; a CI image without pipx does the same with pip.
+_PIPX_INSTALL = re.compile(r"^(\s*)pipx install(?= )", re.MULTILINE)
+
+
+def _whole_install(steps: list[Command]) -> Command:
+    """One job's install steps as the one sequence they are, in their order."""
+    text = "\n".join(step.text for step in steps)
+    portable = _PIPX_INSTALL.sub(r"\1python -m pip install", text)
+    why = "pipx install as python -m pip install" if portable != text else ""
+    return Command(portable, steps[0].source, True, why)
 
 
 def _install(
@@ -2212,7 +2231,8 @@ def _tools(texts: Iterable[str], classifier: _Classifier, depth: int = 0) -> lis
                 if bare in {"pytest", "py.test"} and any(a.startswith("--cov") for a in args):
                     found.append("pytest-cov")
                 call = classifier.task_call(program, args)
-                if call and depth < 3:
+                # tox and nox install what their environments run themselves.
+                if call and depth < 3 and call[0] not in {"tox", "nox"}:
                     for name in call[1]:
                         task = classifier.tasks.get((call[0], name))
                         if task:
@@ -2423,7 +2443,9 @@ def scan(root: Path, listing: RepoFiles | None = None) -> Repo:
     for name, target in scripts.items():
         script_stage = _by_name(name) or _by_name(target.rpartition(":")[2])
         if script_stage in candidates and script_stage not in _EXCLUDED:
-            at = _line_of(reader.text("pyproject.toml") or "", rf"^\s*\"?{re.escape(name)}\"?\s*=")
+            at = _line_of(
+                reader.text("pyproject.toml") or "", rf"^[ \t]*\"?{re.escape(name)}\"?\s*="
+            )
             candidates[script_stage].append(Command(name, f"pyproject.toml:{at}"))
 
     test_files = sorted(f for f in files if _TEST_FILE.fullmatch(f))
@@ -2443,9 +2465,12 @@ def scan(root: Path, listing: RepoFiles | None = None) -> Repo:
     if test_job is not None or lint_job is not None:
         # The install sequence of the job whose commands were chosen is what they need.
         wanted = [job for job in (test_job, lint_job) if job is not None]
-        install = next(
-            (c for job in wanted for c in usable["install"] if job_of.get(id(c)) is job), None
-        )
+        install = None
+        for job in wanted:
+            steps = [c for c in usable["install"] if job_of.get(id(c)) is job]
+            if steps:
+                install = _whole_install(steps)
+                break
     else:
         install = next(iter(usable["install"]), None)
     if install is None:
