@@ -108,6 +108,23 @@ def test_conflict_rej_keeps_the_users_edit_in_the_file(project: Path) -> None:
     assert "line 10 from v2" in readme.read_text()
 
 
+def test_a_file_the_user_keeps_in_crlf_takes_the_template_change_in_crlf(
+    project: Path,
+) -> None:
+    readme = project / "README.md"
+    readme.write_bytes(
+        TEXT.replace("line 3\n", "line 3 by the team\n").replace("\n", "\r\n").encode()
+    )
+    commit_project(project)
+    result = run_cli("update", str(project))
+    assert result.exit_code == 0, result.output
+    assert "README.md" not in _conflicts(result.stdout)
+    expected = TEXT.replace("line 3\n", "line 3 by the team\n").replace(
+        "line 10\n", "line 10 from v2\n"
+    )
+    assert readme.read_bytes() == expected.replace("\n", "\r\n").encode()
+
+
 def test_latin1_template_file_updates_and_its_conflict_is_reported(project: Path) -> None:
     latin = project / "latin.txt"
     latin.write_bytes(LATIN_V1.replace(b"line 10\n", "line 10 \xe0 nous\n".encode("latin-1")))

@@ -146,7 +146,11 @@ def update(
             if source != record.src_path:
                 _point_at(copy / ANSWERS_FILE, source)
                 commit_all(worktree, "mlrig: use the installed built-in template")
+            crlf = _to_lf(copy)
+            if crlf:
+                commit_all(worktree, "mlrig: LF line endings for the merge")
             _copier_update(copy, target, name=project.name, trust=trust)
+            _to_crlf(crlf)
             conflicts = _settle_conflicts(worktree, subdir, conflict)
             run_git(worktree, "add", "--all")
             conflicts |= _settle_binaries(
@@ -233,6 +237,36 @@ def _point_at(answers_file: Path, source: str) -> None:
     value = yaml.safe_dump(source, default_style=None).removesuffix("\n...\n").strip()
     text = answers_file.read_text(encoding="utf-8")
     answers_file.write_text(_SRC_LINE.sub(f"_src_path: {value}", text, count=1), encoding="utf-8")
+
+
+def _to_lf(copy: Path) -> list[Path]:
+    """Rewrite the tracked text files of ``copy`` whose every line ends in CRLF with LF.
+
+    copier renders LF, so a file of the project in CRLF (a Windows user's, or an adopted
+    repository's pipeline with mlrig's jobs merged in) would differ from its render on
+    every line and conflict on the first template change. Returns the files, for
+    :func:`_to_crlf` after the merge.
+    """
+    listed = git_output(copy, "grep", "-z", "-l", "-I", "-e", "\r$", "--", ".", check=False)
+    converted = []
+    for name in listed.split(b"\0"):
+        path = copy / os.fsdecode(name)
+        if not name or path.is_symlink() or not path.is_file():
+            continue
+        data = path.read_bytes()
+        if data.count(b"\n") == data.count(b"\r\n"):
+            path.write_bytes(data.replace(b"\r\n", b"\n"))
+            converted.append(path)
+    return converted
+
+
+def _to_crlf(paths: list[Path]) -> None:
+    """Give the files :func:`_to_lf` converted their CRLF line endings back, merge included."""
+    for path in paths:
+        if path.is_file() and not path.is_symlink():
+            data = path.read_bytes()
+            if b"\r\n" not in data:
+                path.write_bytes(data.replace(b"\n", b"\r\n"))
 
 
 def _copier_update(copy: Path, version: str, *, name: str, trust: bool = False) -> None:
