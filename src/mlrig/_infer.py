@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlrig._repo import Repo, left_out, scan
+from mlrig._repo import Repo, _get, left_out, scan
 from mlrig.answers import QUESTIONS
 
 __all__ = ["COMMAND_KINDS", "Inference", "Inferred", "infer"]
@@ -124,14 +124,6 @@ def _note(repo: Repo, kind: str) -> str:
     if command.runnable:
         return command.why
     return f"cannot run as it stands: {command.why}"
-
-
-def _get(data: Any, *keys: str) -> Any:
-    for key in keys:
-        if not isinstance(data, dict):
-            return None
-        data = data.get(key)
-    return data
 
 
 def _project_name(root: Path, pyproject: Any) -> Inferred:
