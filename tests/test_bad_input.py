@@ -346,26 +346,47 @@ def test_line_separators_survive_an_update(work: Path) -> None:
 
 
 def _requirements() -> dict[str, str]:
+    from packaging.requirements import Requirement
+
+    requirements = (Requirement(line) for line in _pyproject()["project"]["dependencies"])
+    return {req.name.lower(): str(req.specifier) for req in requirements}
+
+
+def _pyproject() -> dict[str, Any]:
     if sys.version_info >= (3, 11):
         import tomllib
     else:
         import tomli as tomllib
-    from packaging.requirements import Requirement
 
-    pyproject = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
-    requirements = (Requirement(line) for line in pyproject["project"]["dependencies"])
-    return {req.name.lower(): str(req.specifier) for req in requirements}
+    return tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
 
 
 def test_dependencies_cover_the_imports() -> None:
+    from packaging.requirements import Requirement
     from packaging.specifiers import SpecifierSet
 
     source = "\n".join(
         path.read_text() for path in (Path(__file__).parents[1] / "src").rglob("*.py")
     )
     declared = _requirements()
-    assert re.search(r"^\s*from plumbum import", source, re.MULTILINE)
-    assert "plumbum" in declared
+    # Every module mlrig imports is the standard library's, mlrig's own, or declared.
+    distributions = {
+        "ruamel": "ruamel.yaml",
+        "yaml": "pyyaml",
+        "jinja2_ansible_filters": "jinja2-ansible-filters",
+        # From the validate extra (check-jsonschema), imported only when installed.
+        "jsonschema": "check-jsonschema",
+    }
+    optional = {
+        Requirement(line).name.lower()
+        for line in _pyproject()["project"]["optional-dependencies"]["validate"]
+    }
+    imported = set(re.findall(r"^\s*(?:from|import) (\w+)", source, re.MULTILINE))
+    third_party = imported - set(sys.stdlib_module_names) - {"mlrig", "tomli"}
+    assert "plumbum" in third_party
+    for module in sorted(third_party):
+        name = distributions.get(module, module)
+        assert name in declared or name in optional, f"{module} ({name}) is not declared"
     # copier 9.7.0 renamed its modules to copier._main, copier._template, ...: an older
     # copier installed under mlrig fails with ImportError. trusted_prefixes are decided by
     # copier's is_trusted_repository, which treats a percent-encoded or otherwise odd URL
