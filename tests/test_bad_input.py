@@ -358,7 +358,8 @@ def _pyproject() -> dict[str, Any]:
     else:
         import tomli as tomllib
 
-    return tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    data: dict[str, Any] = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    return data
 
 
 def test_dependencies_cover_the_imports() -> None:
