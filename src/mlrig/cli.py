@@ -379,7 +379,9 @@ def doctor(dest: Path, as_json: bool) -> int:
       status    "problems" (a high finding) or "ok"
       summary   {"high": N, "medium": N, "low": N}
       facts     ci {providers, files, jobs [{file, name, covers}], covered, missing},
-                tests {files, functions}, dependencies {status, files},
+                stages {STAGE: {command, source, runnable, why}}, python {version,
+                source, supported, requires}, tests {files, functions},
+                dependencies {status, files},
                 docker {dockerfiles, hadolint_findings}, workflow_security_findings,
                 python_files, notebooks {count, tested}, large_files [{path, size,
                 tracked}], secrets [{path, line, kind}] (never the value),
@@ -404,7 +406,10 @@ def _print_bring_in(result: AdoptResult, template: str | None = None) -> None:
                 if isinstance(result.answers, Mapping)
                 else getattr(result.answers, name, item.value)
             )
-            shown = "(the starter's)" if name.endswith("_command") and value == "" else value
+            shown = value
+            if name.endswith("_command") and value == "":
+                existing = getattr(result.answers, "existing_repo", False)
+                shown = "(none)" if existing else "(the starter's)"
             if isinstance(shown, str) and "\n" in shown:
                 shown = f"{shown.splitlines()[0]} (+{len(shown.splitlines()) - 1} lines)"
             source = "-d" if name in result.overrides else item.source
