@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -17,3 +18,8 @@ ENV = {
     "GIT_COMMITTER_EMAIL": "bench@example.invalid",
 }
 ENV.pop("PYTHONDONTWRITEBYTECODE", None)  # measure with bytecode caches, as users run
+
+
+def git(repo: Path, *args: str) -> None:
+    """``git ARGS`` in ``repo`` with :data:`ENV`, unsigned; raises when git fails."""
+    subprocess.run(["git", "-c", "commit.gpgsign=false", *args], cwd=repo, env=ENV, check=True)

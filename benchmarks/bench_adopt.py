@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import BIN, ENV
+from _common import BIN, ENV, git
 
 from mlrig.templates import builtin_bundle
 
@@ -46,10 +46,6 @@ jobs:
       - run: make test
 """
 TRACKED = 500
-
-
-def git(repo: Path, *args: str) -> None:
-    subprocess.run(["git", "-c", "commit.gpgsign=false", *args], cwd=repo, env=ENV, check=True)
 
 
 def build(root: Path) -> Path:

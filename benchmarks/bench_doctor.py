@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import BIN, ENV
+from _common import BIN, ENV, git
 
 WORKFLOW = """\
 name: CI
@@ -41,10 +41,6 @@ jobs:
           persist-credentials: false
       - run: pip install -e . && ruff check . && pytest -q
 """
-
-
-def git(repo: Path, *args: str) -> None:
-    subprocess.run(["git", "-c", "commit.gpgsign=false", *args], cwd=repo, env=ENV, check=True)
 
 
 def build(root: Path) -> Path:
