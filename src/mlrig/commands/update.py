@@ -40,7 +40,7 @@ from mlrig._git import (
     scratch_worktree,
     toplevel,
 )
-from mlrig._record import ANSWERS_FILE, read_record, refuse_ahead
+from mlrig._record import ANSWERS_FILE, point_at, read_record, refuse_ahead
 from mlrig.errors import EnvironmentProblem, Interrupted, InvalidInputError
 from mlrig.templates import (
     NEVER_RENDERED,
@@ -56,7 +56,6 @@ __all__ = ["ConflictMode", "FileChange", "UpdateResult", "update"]
 ConflictMode = Literal["inline", "rej"]
 ChangeStatus = Literal["added", "changed", "deleted", "conflict"]
 _STATUS: dict[str, ChangeStatus] = {"A": "added", "M": "changed", "D": "deleted", "T": "changed"}
-_SRC_LINE = re.compile(r"^_src_path:.*$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -144,7 +143,7 @@ def update(
         ):
             copy = worktree / subdir
             if source != record.src_path:
-                _point_at(copy / ANSWERS_FILE, source)
+                point_at(copy, source)
                 commit_all(worktree, "mlrig: use the installed built-in template")
             crlf = _to_lf(copy)
             if crlf:
@@ -229,14 +228,6 @@ def _target_version(to: str | None, versions: tuple[str, ...], current: str) -> 
             "downgrades are not supported"
         )
     return target
-
-
-def _point_at(answers_file: Path, source: str) -> None:
-    import yaml
-
-    value = yaml.safe_dump(source, default_style=None).removesuffix("\n...\n").strip()
-    text = answers_file.read_text(encoding="utf-8")
-    answers_file.write_text(_SRC_LINE.sub(f"_src_path: {value}", text, count=1), encoding="utf-8")
 
 
 def _to_lf(copy: Path) -> list[Path]:
