@@ -108,7 +108,9 @@ def test_check_never_prints_the_token(tmp_path: Path, unreachable: str, as_json:
 
 
 @pytest.mark.parametrize("as_json", [[], ["--json"]])
-def test_doctor_never_prints_the_token(tmp_path: Path, unreachable: str, as_json: list[str]) -> None:
+def test_doctor_never_prints_the_token(
+    tmp_path: Path, unreachable: str, as_json: list[str]
+) -> None:
     # Longer than doctor's table is wide: the text report breaks it across lines.
     long_url = unreachable.replace("/acme/", "/acme/" + "platform-team/" * 6)
     project = _project(tmp_path / "proj", long_url)
@@ -211,3 +213,29 @@ def test_template_test_report_never_holds_the_token(
         assert TOKEN not in output
     assert json.loads(report.read_text())["template"] == mask(url)
     assert json.loads(tested.stdout)["template"] == mask(url)
+
+
+def test_update_drops_a_recorded_token_from_the_answers_file(
+    tmp_path: Path, rewritten: tuple[str, Path]
+) -> None:
+    url, gitconfig = rewritten
+    made = _mlrig(tmp_path, "new", "proj", "--defaults", "--template", url, gitconfig=gitconfig)
+    assert made.returncode == 0, made.stderr
+    project = tmp_path / "proj"
+    answers = project / ".copier-answers.yml"
+    # As an mlrig before this fix recorded it.
+    answers.write_text(answers.read_text().replace(without_credentials(url), url))
+    git(project, "commit", "--quiet", "--allow-empty", "-am", "old record")
+    template = tmp_path / "house-template"
+    readme = template / "project" / "README.md.jinja"
+    readme.write_text(readme.read_text() + "\nVersion two.\n")
+    git(template, "commit", "--quiet", "-am", "v1.1.0")
+    git(template, "tag", "v1.1.0")
+
+    updated = _mlrig(project, "update", gitconfig=gitconfig)
+
+    assert updated.returncode == 0, updated.stderr
+    assert TOKEN not in updated.stdout + updated.stderr
+    assert "Version two." in (project / "README.md").read_text()
+    assert f"_src_path: {without_credentials(url)}\n" in answers.read_text()
+    assert TOKEN not in answers.read_text()

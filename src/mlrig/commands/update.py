@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from mlrig._credentials import without_credentials
 from mlrig._git import (
     UPDATE_SCRATCH,
     abandoned,
@@ -98,7 +99,8 @@ def update(
 
     ``trust`` lets the template run its tasks, migrations and Jinja extensions.
     When a previous update of ``dest`` was killed while writing its result, this
-    call finishes writing it and returns that update's result instead.
+    call finishes writing it and returns that update's result instead. The
+    answers file is left recording its template URL without credentials.
 
     Raises :class:`InvalidInputError` for a project that is not in git, has no
     usable answers file, or asks for a version that does not exist or is older
@@ -149,6 +151,10 @@ def update(
             if crlf:
                 commit_all(worktree, "mlrig: LF line endings for the merge")
             _copier_update(copy, target, name=project.name, trust=trust)
+            recorded = without_credentials(record.src_path)
+            if recorded != record.src_path:
+                # Recorded by an older mlrig; a token must not stay in the project's history.
+                point_at(copy, recorded)
             _to_crlf(crlf)
             conflicts = _settle_conflicts(worktree, subdir, conflict)
             run_git(worktree, "add", "--all")
