@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import functools
+import http.server
 import json
 import os
 import socket
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -165,28 +170,88 @@ def rewritten(tmp_path: Path) -> tuple[str, Path]:
     return url, gitconfig
 
 
-def test_new_records_the_template_url_without_its_token(
-    tmp_path: Path, rewritten: tuple[str, Path]
+@pytest.fixture
+def login_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A local HTTP git server that serves a house template only with a login.
+
+    Yields the template's URL holding the login (``http://deploy:TOKEN@...``) and
+    the template's working repository; :func:`publish` serves its new tags.
+    """
+    template = house_template(tmp_path / "house-template")
+    served = tmp_path / "served"
+    served.mkdir()
+    git(served, "clone", "--quiet", "--bare", str(template), "ml-template.git")
+    git(served / "ml-template.git", "update-server-info")
+    login = "Basic " + base64.b64encode(f"deploy:{TOKEN}".encode()).decode()
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.headers.get("Authorization") == login:
+                super().do_GET()
+                return
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Basic realm="templates"')
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(Handler, directory=str(served))
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        port = server.server_address[1]
+        yield f"http://deploy:{TOKEN}@127.0.0.1:{port}/ml-template.git", template
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def publish(template: Path, served: Path) -> None:
+    """Release the next version of ``template`` (v1.1.0) and serve it."""
+    readme = template / "project" / "README.md.jinja"
+    readme.write_text(readme.read_text() + "\nVersion two.\n")
+    git(template, "commit", "--quiet", "-am", "v1.1.0")
+    git(template, "tag", "v1.1.0")
+    git(template, "push", "--quiet", "--tags", str(served), "main")
+    git(served, "update-server-info")
+
+
+def test_new_records_the_url_without_its_token_and_git_logs_in_with_a_helper(
+    tmp_path: Path, login_server: tuple[str, Path]
 ) -> None:
-    url, gitconfig = rewritten
+    url, template = login_server
+    gitconfig = tmp_path / "gitconfig"
+    gitconfig.write_text("")
 
     made = _mlrig(tmp_path, "new", "proj", "--defaults", "--template", url, gitconfig=gitconfig)
 
     assert made.returncode == 0, made.stderr
     assert TOKEN not in made.stdout + made.stderr
     project = tmp_path / "proj"
-    answers = (project / ".copier-answers.yml").read_text()
-    assert f"_src_path: {without_credentials(url)}\n" in answers
-    committed = git(project, "log", "-p", "--all")
+    answers = project / ".copier-answers.yml"
+    assert f"_src_path: {without_credentials(url)}\n" in answers.read_text()
     for path in project.rglob("*"):
         if path.is_file() and ".git" not in path.parts:
             assert TOKEN not in path.read_text(errors="replace"), path
-    assert TOKEN not in committed
-    # The project follows the URL without the token: git must find the login itself.
-    checked = _mlrig(project, "check", gitconfig=gitconfig)
-    assert checked.returncode == 3
-    assert TOKEN not in checked.stdout + checked.stderr
-    assert "credential helper" in checked.stderr
+    assert TOKEN not in git(project, "log", "-p", "--all")
+    # The project follows the URL without the token: without a login, the hint says how.
+    publish(template, tmp_path / "served" / "ml-template.git")
+    refused = _mlrig(project, "update", gitconfig=gitconfig)
+    assert refused.returncode == 3
+    assert "credential helper" in refused.stderr
+    # With the hint followed, git logs in from the helper and the update goes through.
+    store = tmp_path / "git-credentials"
+    store.write_text(f"{url.removesuffix('/ml-template.git')}\n")
+    gitconfig.write_text(f"[credential]\n\thelper = store --file {store}\n")
+    updated = _mlrig(project, "update", gitconfig=gitconfig)
+    assert updated.returncode == 0, updated.stderr
+    assert "Version two." in (project / "README.md").read_text()
+    assert TOKEN not in updated.stdout + updated.stderr + answers.read_text()
 
 
 def test_template_test_report_never_holds_the_token(
