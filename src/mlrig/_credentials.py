@@ -72,8 +72,9 @@ def without_credentials(url: str) -> str:
 class MaskingStream:
     """A text stream that writes :func:`mask`-ed text to ``inner``.
 
-    It shows click ``inner``'s encoding and errors and no binary ``buffer``, so
-    that click writes through it rather than around it.
+    It has the encoding and errors of ``inner`` but no binary ``buffer``, so that
+    click writes through it rather than around it. Text is masked a ``write`` at a
+    time: click writes each message in one.
     """
 
     def __init__(self, inner: TextIO) -> None:
