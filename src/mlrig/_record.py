@@ -9,6 +9,7 @@ from pathlib import Path
 from mlrig.errors import InvalidInputError
 
 ANSWERS_FILE = ".copier-answers.yml"
+_SRC_LINE = re.compile(r"^_src_path:.*$", re.MULTILINE)
 _PLAIN_KEY = re.compile(r"^(_src_path|_commit): ([\w./~:@+-]+)[ \t]*$", re.MULTILINE)
 # A document that is not a plain block mapping (flow style, several documents,
 # anchors) goes to the real parser.
@@ -58,6 +59,16 @@ def read_record(project: Path) -> TemplateRecord:
             "repository with version tags when the project was made, so it cannot be updated"
         )
     return TemplateRecord(src, version)
+
+
+def point_at(project: Path, source: str) -> None:
+    """Make the answers file of ``project`` record ``source`` as its template (``_src_path``)."""
+    import yaml
+
+    path = project / ANSWERS_FILE
+    value = yaml.safe_dump(source, default_style=None).removesuffix("\n...\n").strip()
+    text = path.read_text(encoding="utf-8")
+    path.write_text(_SRC_LINE.sub(f"_src_path: {value}", text, count=1), encoding="utf-8")
 
 
 def versions_behind(current: str, versions: tuple[str, ...]) -> int | None:

@@ -10,7 +10,7 @@ import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -27,6 +27,21 @@ EXIT_INTERRUPTED = 130
 
 class _Group(click.Group):
     """The single error handler: a user error becomes one red line, never a traceback."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the command line with every line it prints credential-masked.
+
+        Everything written to stdout and stderr, click's own usage errors included,
+        passes :func:`mlrig._credentials.mask`: no token of a URL is ever shown.
+        """
+        from mlrig._credentials import MaskingStream
+
+        streams = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = MaskingStream(streams[0]), MaskingStream(streams[1])
+        try:
+            return super().main(*args, **kwargs)
+        finally:
+            sys.stdout, sys.stderr = streams
 
     def invoke(self, ctx: click.Context) -> None:
         try:
@@ -634,6 +649,7 @@ def template_test(
     """
     import json
 
+    from mlrig._credentials import mask
     from mlrig.commands.template_test import template_test as run_test
 
     if not as_json:
@@ -642,7 +658,7 @@ def template_test(
     text = json.dumps(result.as_dict(), indent=2)
     if report is not None:
         try:
-            report.write_text(text + "\n", encoding="utf-8")
+            report.write_text(mask(text) + "\n", encoding="utf-8")
         except OSError as exc:
             raise MlrigError(f"cannot write the report {report}: {exc.strerror}") from None
     if as_json:

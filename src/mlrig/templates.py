@@ -24,6 +24,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from mlrig._credentials import CREDENTIAL_HINT
 from mlrig.errors import EnvironmentProblem, InvalidInputError
 
 __all__ = [
@@ -132,9 +133,10 @@ def _ls_remote(src: str, *args: str) -> str:
     )
     if proc.returncode != 0:
         detail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-        raise EnvironmentProblem(
-            f"cannot reach template {src}: {detail}; check the URL and your network or access"
-        )
+        hint = "check the URL and your network or access"
+        if git_url(src).lower().startswith(("http://", "https://")):
+            hint = f"{hint}; {CREDENTIAL_HINT}"
+        raise EnvironmentProblem(f"cannot reach template {src}: {detail}; {hint}")
     return proc.stdout
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from mlrig._credentials import mask
 from mlrig._doctor_ci import STAGES, CiReport, find_ci
 from mlrig._doctor_scan import (
     Dependencies,
@@ -252,7 +253,9 @@ class DoctorReport:
             lines.append(f"  {finding.severity:<9}{title:<{title_width + 2}}{finding.fix}")
             detail = f"[{finding.id}] {finding.detail}"
             lines += textwrap.wrap(
-                detail,
+                # Masked before wrapping: a URL broken across two lines would hide its
+                # token from the CLI's masking.
+                mask(detail),
                 wrap_width,
                 initial_indent=" " * 11,
                 subsequent_indent=" " * 11,

@@ -13,7 +13,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from mlrig._credentials import without_credentials
 from mlrig._git import commit_all, find_git, run_git
+from mlrig._record import ANSWERS_FILE, point_at
 from mlrig._version import __version__
 from mlrig.answers import QUESTIONS, Answers
 from mlrig.config import Config
@@ -310,6 +312,7 @@ def render_template(
     (no tasks, migrations or Jinja extensions; no ``_external_data`` from outside
     ``out``), and a symlink rendered to point outside ``out`` is refused. Nothing
     named ``.git`` is ever rendered (:data:`~mlrig.templates.NEVER_RENDERED`).
+    The answers file records ``source`` without the credentials of its URL.
     """
     # Imported here: copier takes most of a second to import and `mlrig --help` must not pay it.
     from copier import run_copy
@@ -371,6 +374,10 @@ def render_template(
         problem = " ".join(str(exc).split())
         raise InvalidInputError(f"invalid answer for template {info.spec}: {problem}") from None
     check_rendered(out, info.spec, trusted=trust)
+    recorded = without_credentials(source)
+    if recorded != source and (out / ANSWERS_FILE).is_file():
+        # A token in the answers file would be committed and pushed with the project.
+        point_at(out, recorded)
 
 
 def builtin_presets(config: Config, *, overridden: Collection[str] = ()) -> dict[str, object]:

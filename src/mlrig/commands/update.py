@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from mlrig._credentials import without_credentials
 from mlrig._git import (
     UPDATE_SCRATCH,
     abandoned,
@@ -40,7 +41,7 @@ from mlrig._git import (
     scratch_worktree,
     toplevel,
 )
-from mlrig._record import ANSWERS_FILE, read_record, refuse_ahead
+from mlrig._record import ANSWERS_FILE, point_at, read_record, refuse_ahead
 from mlrig.errors import EnvironmentProblem, Interrupted, InvalidInputError
 from mlrig.templates import (
     NEVER_RENDERED,
@@ -56,7 +57,6 @@ __all__ = ["ConflictMode", "FileChange", "UpdateResult", "update"]
 ConflictMode = Literal["inline", "rej"]
 ChangeStatus = Literal["added", "changed", "deleted", "conflict"]
 _STATUS: dict[str, ChangeStatus] = {"A": "added", "M": "changed", "D": "deleted", "T": "changed"}
-_SRC_LINE = re.compile(r"^_src_path:.*$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,8 @@ def update(
 
     ``trust`` lets the template run its tasks, migrations and Jinja extensions.
     When a previous update of ``dest`` was killed while writing its result, this
-    call finishes writing it and returns that update's result instead.
+    call finishes writing it and returns that update's result instead. The
+    answers file is left recording its template URL without credentials.
 
     Raises :class:`InvalidInputError` for a project that is not in git, has no
     usable answers file, or asks for a version that does not exist or is older
@@ -144,12 +145,16 @@ def update(
         ):
             copy = worktree / subdir
             if source != record.src_path:
-                _point_at(copy / ANSWERS_FILE, source)
+                point_at(copy, source)
                 commit_all(worktree, "mlrig: use the installed built-in template")
             crlf = _to_lf(copy)
             if crlf:
                 commit_all(worktree, "mlrig: LF line endings for the merge")
             _copier_update(copy, target, name=project.name, trust=trust)
+            recorded = without_credentials(record.src_path)
+            if recorded != record.src_path:
+                # Recorded by an older mlrig; a token must not stay in the project's history.
+                point_at(copy, recorded)
             _to_crlf(crlf)
             conflicts = _settle_conflicts(worktree, subdir, conflict)
             run_git(worktree, "add", "--all")
@@ -229,14 +234,6 @@ def _target_version(to: str | None, versions: tuple[str, ...], current: str) -> 
             "downgrades are not supported"
         )
     return target
-
-
-def _point_at(answers_file: Path, source: str) -> None:
-    import yaml
-
-    value = yaml.safe_dump(source, default_style=None).removesuffix("\n...\n").strip()
-    text = answers_file.read_text(encoding="utf-8")
-    answers_file.write_text(_SRC_LINE.sub(f"_src_path: {value}", text, count=1), encoding="utf-8")
 
 
 def _to_lf(copy: Path) -> list[Path]:
