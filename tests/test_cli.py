@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
 import mlrig.cli
 from mlrig import __version__
+from mlrig.cli import main
 from tests.conftest import run_cli, tree
 
 
@@ -284,3 +286,38 @@ def test_python_dash_m(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2
     assert proc.stderr.startswith("mlrig: error: invalid answer: framework")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["update", "--bogus"], "no such option '--bogus' (see mlrig update --help)"),
+        (["new"], "missing argument 'DEST' (see mlrig new --help)"),
+        (["add", "nothing"], "'nothing' is not one of 'ci', 'docker'"),
+        (["fleet", "check", "--jobs", "0"], "(see mlrig fleet check --help)"),
+        (["nosuch"], "no such command 'nosuch' (see mlrig --help)"),
+        (["--bogus"], "no such option '--bogus' (see mlrig --help)"),
+    ],
+    ids=["unknown-option", "missing-argument", "bad-choice", "bad-range", "command", "top"],
+)
+def test_usage_errors_are_one_line_exit_2(args: list[str], message: str) -> None:
+    result = run_cli(*args)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert len(result.stderr.splitlines()) == 1, result.stderr
+    assert result.stderr.startswith("mlrig: error: ")
+    assert message in result.stderr
+
+
+def test_no_color_turns_colour_off(tmp_path: Path) -> None:
+    """https://no-color.org: NO_COLOR set and non-empty disables colour, even on a terminal."""
+    args = ["update", str(tmp_path)]
+    # color=True: the runner plays a terminal, where colour is on by default.
+    coloured = CliRunner().invoke(main, args, color=True, env={"NO_COLOR": ""})
+    assert "\x1b[" in coloured.stderr
+    plain = CliRunner().invoke(main, args, color=True, env={"NO_COLOR": "1"})
+    assert plain.exit_code == coloured.exit_code == 2
+    assert "\x1b[" not in plain.stderr
+    assert plain.stderr.startswith("mlrig: error: ")
+    usage = CliRunner().invoke(main, ["--bogus"], color=True, env={"NO_COLOR": "1"})
+    assert usage.stderr.startswith("mlrig: error: no such option")

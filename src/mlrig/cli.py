@@ -8,39 +8,123 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from mlrig._version import __version__
 from mlrig.answers import QUESTIONS, Question
-from mlrig.errors import InvalidInputError, MlrigError
+from mlrig.errors import Interrupted, InvalidInputError, MlrigError
 
 if TYPE_CHECKING:
     from mlrig.commands.adopt import AdoptResult
     from mlrig.templates import TemplateQuestion
 
 EXIT_INTERRUPTED = 130
+EXIT_USAGE = 2
+# Root context meta key: whether the command line asks for JSON, so that errors are JSON too.
+_JSON_META = "mlrig.json"
 
 
 class _Group(click.Group):
-    """The single error handler: a user error becomes one red line, never a traceback."""
+    """The single error handler: a user error becomes one red line, never a traceback.
+
+    Under ``--json`` the error is also printed to stdout as the one JSON object
+    ``{"error": {"message", "exit_code", "kind"}}``. Usage errors (an unknown
+    option, a missing argument, a bad choice) are one line too, exit 2.
+    ``NO_COLOR`` (set and non-empty) turns colour off; click already shows
+    colour only on a terminal.
+    """
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        if os.environ.get("NO_COLOR"):
+            extra["color"] = False
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as exc:
+            if isinstance(exc, click.exceptions.NoArgsIsHelpError):
+                raise  # `mlrig` alone prints the help
+            _report_usage_error(exc, as_json=_asks_json(args), color=extra.get("color"))
+            raise click.exceptions.Exit(EXIT_USAGE) from None
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta[_JSON_META] = _asks_json(args)
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context) -> None:
+        as_json = bool(ctx.meta.get(_JSON_META))
         try:
             code = super().invoke(ctx)
+        except click.exceptions.NoArgsIsHelpError:
+            raise  # `mlrig fleet` alone prints fleet's help
+        except click.UsageError as exc:
+            _report_usage_error(exc, as_json=as_json)
+            ctx.exit(EXIT_USAGE)
         except MlrigError as exc:
-            click.secho(f"mlrig: error: {exc}", fg="red", err=True)
+            _report_error(str(exc), exc.exit_code, exc.kind, as_json=as_json)
             ctx.exit(exc.exit_code)
         except (KeyboardInterrupt, click.Abort):
-            click.secho("mlrig: interrupted; nothing was written", fg="red", err=True)
+            message = "interrupted; nothing was written"
+            if as_json:
+                _report_error(message, EXIT_INTERRUPTED, Interrupted.kind, as_json=True)
+            else:
+                click.secho(f"mlrig: {message}", fg="red", err=True)
             ctx.exit(EXIT_INTERRUPTED)
         ctx.exit(code or 0)
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+def _asks_json(args: Sequence[str]) -> bool:
+    """Whether ``--json`` is among the options of ``args`` (those before a ``--``)."""
+    options = args[: list(args).index("--")] if "--" in args else args
+    return "--json" in options
+
+
+def _json_text(data: object) -> str:
+    """The JSON form of every report mlrig prints or writes."""
+    import json
+
+    return json.dumps(data, indent=2)
+
+
+def _echo_json(data: object) -> None:
+    """Print ``data`` as the one JSON object of a ``--json`` command's stdout."""
+    click.echo(_json_text(data))
+
+
+_JSON_HELP = (
+    "Print one JSON object on stdout instead of text; an error is one too: "
+    '{"error": {"message", "exit_code", "kind"}}.'
+)
+
+
+def _report_error(
+    message: str, exit_code: int, kind: str, *, as_json: bool, color: bool | None = None
+) -> None:
+    """Say what went wrong: one red line on stderr, and under --json the error object on stdout."""
+    if as_json:
+        _echo_json({"error": {"message": message, "exit_code": exit_code, "kind": kind}})
+    click.secho(f"mlrig: error: {message}", fg="red", err=True, color=color)
+
+
+def _report_usage_error(exc: click.UsageError, *, as_json: bool, color: bool | None = None) -> None:
+    """One line for click's three (Usage, Try, Error), ending with where the help is."""
+    message = " ".join(exc.format_message().split()).rstrip(".")
+    if message[:2].istitle():  # "No such option" -> "no such option", but "DEST ..." stays
+        message = message[0].lower() + message[1:]
+    if exc.ctx is not None:
+        message += f" (see {exc.ctx.command_path} --help)"
+    _report_error(message, EXIT_USAGE, "usage", as_json=as_json, color=color)
+
+
+@click.group("mlrig", cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="mlrig")
 def main() -> None:
     """mlrig: CI/CD for small machine-learning teams, in one command.
@@ -133,6 +217,7 @@ def _questions_epilog() -> str:
 )
 @_ref_option
 @_trust_option
+@click.option("--json", "as_json", is_flag=True, help=_JSON_HELP + " Never prompts.")
 def new(
     dest: Path,
     data: dict[str, str],
@@ -143,6 +228,7 @@ def new(
     template: str | None,
     ref: str | None,
     trust: bool,
+    as_json: bool,
 ) -> None:
     """Create a new ML project in DEST (a new or empty directory).
 
@@ -178,7 +264,8 @@ def new(
     config = load_config(dest)
     given: dict[str, object] = load_answers_file(answers_file) if answers_file else {}
     given.update(data)
-    interactive = not defaults and _stdin_is_terminal()
+    # A prompt would land in the JSON on stdout.
+    interactive = not defaults and not as_json and _stdin_is_terminal()
     spec = choose_template(config, template=template, ref=ref)
     if spec is None:
         answers = resolve_answers(
@@ -205,6 +292,9 @@ def new(
         )
     for warning in result.warnings:
         click.secho(f"mlrig: warning: {warning}", fg="yellow", err=True)
+    if as_json:
+        _echo_json(result.as_dict())
+        return
     if result.dry_run:
         click.echo(f"Would create {result.dest} with {len(result.files)} files:")
         for name in result.files:
@@ -282,7 +372,10 @@ def _ask_template(question: TemplateQuestion, default: object) -> object:
     help="Let the template run its tasks, migrations and Jinja extensions "
     "(also when its URL has a trusted prefix in the user config).",
 )
-def update(dest: Path, to: str | None, preview: bool, conflict: str, trust: bool) -> int:
+@click.option("--json", "as_json", is_flag=True, help=_JSON_HELP)
+def update(
+    dest: Path, to: str | None, preview: bool, conflict: str, trust: bool, as_json: bool
+) -> int:
     """Update the project in DEST (default: here) to a newer template version.
 
     Your edits are kept: copier's 3-way merge re-applies them on top of the new
@@ -299,6 +392,10 @@ def update(dest: Path, to: str | None, preview: bool, conflict: str, trust: bool
         conflict="rej" if conflict == "rej" else "inline",
         trust=trust or _trusted_by_config(dest),
     )
+    code = 1 if not preview and (result.conflicts or result.findings) else 0
+    if as_json:
+        _echo_json(result.as_dict())
+        return code
     if result.from_version == result.to_version:
         click.echo(f"{result.project.name} is on the newest template version {result.to_version}.")
         return 0
@@ -320,15 +417,14 @@ def update(dest: Path, to: str | None, preview: bool, conflict: str, trust: bool
             fg="red",
             err=True,
         )
-    if result.conflicts or result.findings:
-        return 1
-    click.echo("Review the changes with `git diff`, then commit them.")
-    return 0
+    if not code:
+        click.echo("Review the changes with `git diff`, then commit them.")
+    return code
 
 
 @main.command()
 @click.argument("dest", type=click.Path(path_type=Path), default=".")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of text.")
+@click.option("--json", "as_json", is_flag=True, help=_JSON_HELP)
 def check(dest: Path, as_json: bool) -> int:
     """Exit 0 when DEST (default: here) is on its template's newest version, 1 when behind.
 
@@ -339,9 +435,7 @@ def check(dest: Path, as_json: bool) -> int:
 
     result = run_check(dest)
     if as_json:
-        import json
-
-        click.echo(json.dumps(result.as_dict(), indent=2))
+        _echo_json(result.as_dict())
     elif result.behind:
         click.echo(
             f"{result.project.name} is behind its template: {result.current} -> {result.latest}; "
@@ -357,7 +451,7 @@ def check(dest: Path, as_json: bool) -> int:
 
 @main.command()
 @click.argument("dest", type=click.Path(path_type=Path), default=".")
-@click.option("--json", "as_json", is_flag=True, help="Print the JSON report instead of a table.")
+@click.option("--json", "as_json", is_flag=True, help=_JSON_HELP)
 def doctor(dest: Path, as_json: bool) -> int:
     """Diagnose the git repository DEST (default: here) and say what to fix first.
 
@@ -392,7 +486,10 @@ def doctor(dest: Path, as_json: bool) -> int:
     from mlrig.commands.doctor import doctor as run_doctor
 
     report = run_doctor(dest)
-    click.echo(report.as_json() if as_json else report.as_text())
+    if as_json:
+        _echo_json(report.as_dict())
+    else:
+        click.echo(report.as_text())
     return 1 if report.has_high else 0
 
 
@@ -478,6 +575,7 @@ def _print_bring_in(result: AdoptResult, template: str | None = None) -> None:
 )
 @_ref_option
 @_trust_option
+@click.option("--json", "as_json", is_flag=True, help=_JSON_HELP)
 def adopt(
     dest: Path,
     data: dict[str, str],
@@ -485,6 +583,7 @@ def adopt(
     template: str | None,
     ref: str | None,
     trust: bool,
+    as_json: bool,
 ) -> int:
     """Link the existing git repository DEST (default: here) to mlrig's template.
 
@@ -509,7 +608,10 @@ def adopt(
     spec = choose_template(config, template=template, ref=ref)
     trusted = trust or (spec is not None and config.is_trusted(spec.url))
     result = run_adopt(dest, overrides=data, preview=preview, template=spec, trust=trusted)
-    _print_bring_in(result, spec.url if spec else None)
+    if as_json:
+        _echo_json(result.as_dict())
+    else:
+        _print_bring_in(result, spec.url if spec else None)
     return 1 if result.findings else 0
 
 
@@ -519,7 +621,8 @@ def adopt(
 @click.option(
     "--preview", is_flag=True, help="Show what would be written or merged; change nothing."
 )
-def add(component: str, dest: Path, preview: bool) -> int:
+@click.option("--json", "as_json", is_flag=True, help=_JSON_HELP)
+def add(component: str, dest: Path, preview: bool, as_json: bool) -> int:
     """Add one COMPONENT of mlrig's template to the git repository DEST (default: here).
 
     A repository linked to mlrig gets the component at its recorded template
@@ -534,7 +637,10 @@ def add(component: str, dest: Path, preview: bool) -> int:
     from mlrig.commands.adopt import add as run_add
 
     result = run_add(cast(Component, component), dest, preview=preview)
-    _print_bring_in(result)
+    if as_json:
+        _echo_json(result.as_dict())
+    else:
+        _print_bring_in(result)
     return 1 if result.findings else 0
 
 
@@ -601,7 +707,7 @@ def template_init(dest: Path) -> int:
     type=click.Path(path_type=Path, dir_okay=False),
     help="Also write the JSON report (schema 1) to FILE.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the JSON report instead of a table.")
+@click.option("--json", "as_json", is_flag=True, help=_JSON_HELP)
 @click.option("--trust", is_flag=True, help="Let the template run its tasks and Jinja extensions.")
 @click.option(
     "-j",
@@ -632,14 +738,12 @@ def template_test(
     rendered combination passes, 1 when any fails, 2 for bad input, 3 when SRC
     cannot be reached.
     """
-    import json
-
     from mlrig.commands.template_test import template_test as run_test
 
     if not as_json:
         click.echo(f"Testing template {src}...", err=True)
     result = run_test(src, ref=ref, matrix=matrix, sample=sample, seed=seed, trust=trust, jobs=jobs)
-    text = json.dumps(result.as_dict(), indent=2)
+    text = _json_text(result.as_dict())
     if report is not None:
         try:
             report.write_text(text + "\n", encoding="utf-8")
@@ -699,7 +803,7 @@ def _fleet_options(command: click.Command) -> click.Command:
             type=click.IntRange(min=1),
             help="Repositories worked on at once [default: number of CPUs].",
         ),
-        click.option("--json", "as_json", is_flag=True, help="Print a JSON report, not a table."),
+        click.option("--json", "as_json", is_flag=True, help=_JSON_HELP),
     ):
         command = param(command)
     return command
@@ -781,9 +885,7 @@ def _run_fleet(
     else:
         result = core.fleet_update(paths, jobs=jobs, trust=trust, on_result=progress)
     if as_json:
-        import json
-
-        click.echo(json.dumps(result.as_dict(), indent=2))
+        _echo_json(result.as_dict())
         return 0 if result.ok else 1
     header = ("REPO", "STATUS", "FROM", "TO")
     rows = [
@@ -841,7 +943,7 @@ def config_group() -> None:
 
 @config_group.command("show")
 @click.argument("directory", type=click.Path(path_type=Path), default=".")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of text.")
+@click.option("--json", "as_json", is_flag=True, help=_JSON_HELP)
 def config_show(directory: Path, as_json: bool) -> int:
     """Print each effective setting for DIRECTORY (default: here) and where it came from.
 
@@ -853,7 +955,7 @@ def config_show(directory: Path, as_json: bool) -> int:
 
     result = show_config(directory)
     if as_json:
-        click.echo(json.dumps(result.as_dict(), indent=2))
+        _echo_json(result.as_dict())
         return 0
     width = max(len(entry.key) for entry in result.entries)
     for entry in result.entries:

@@ -166,6 +166,49 @@ class AdoptResult:
         """The files with this action."""
         return tuple(f for f in self.files if f.action == action)
 
+    def as_dict(self) -> dict[str, object]:
+        """The stable JSON form of ``mlrig adopt --json`` and ``mlrig add --json``.
+
+        ``answers`` are the values the template was rendered with; ``inferred`` the
+        value each answer was inferred as, with its source (absent for a managed repo).
+        """
+        answers = (
+            dict(self.answers) if isinstance(self.answers, Mapping) else self.answers.to_data()
+        )
+        inferred = (
+            {
+                name: {"value": item.value, "source": item.source, "note": item.note}
+                for name, item in self.inference.answers.items()
+            }
+            if self.inference is not None
+            else None
+        )
+        return {
+            "project": str(self.project),
+            "version": self.version,
+            "component": self.component,
+            "preview": self.preview,
+            "answers": answers,
+            "inferred": inferred,
+            "overrides": dict(self.overrides),
+            "files": [
+                {
+                    "path": f.path,
+                    "action": f.action,
+                    "added_jobs": list(f.added_jobs),
+                    "kept_jobs": list(f.kept_jobs),
+                    "notes": list(f.notes),
+                    "problems": list(f.problems),
+                }
+                for f in self.files
+            ],
+            "left_out": [
+                {"stage": left.stage, "reason": left.reason, "hint": left.hint}
+                for left in self.left_out
+            ],
+            "findings": [f.as_dict() for f in self.findings],
+        }
+
 
 def component_of(path: str, job: str | None = None) -> Component | None:
     """The component a template file (or a job in a pipeline file) belongs to."""

@@ -230,10 +230,6 @@ class DoctorReport:
             "findings": [f.as_dict() for f in self.findings],
         }
 
-    def as_json(self) -> str:
-        """:meth:`as_dict` as indented JSON text."""
-        return json.dumps(self.as_dict(), indent=2)
-
     def as_text(self, width: int = 100) -> str:
         """The facts, then the findings as a table (severity, finding, fix), for a terminal."""
         import textwrap

@@ -64,6 +64,16 @@ class NewResult:
     #: Things the user should know before the first pipeline run.
     warnings: tuple[str, ...] = ()
 
+    def as_dict(self) -> dict[str, object]:
+        """The stable JSON form of ``mlrig new --json``."""
+        return {
+            "status": "dry_run" if self.dry_run else "created",
+            "dest": os.path.abspath(self.dest),
+            "files": list(self.files),
+            "commit": self.commit,
+            "warnings": list(self.warnings),
+        }
+
 
 def check_destination(dest: Path) -> None:
     """Refuse a destination mlrig new cannot create a project in.

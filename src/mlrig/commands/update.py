@@ -86,6 +86,32 @@ class UpdateResult:
         """Files that hold conflict markers (or have a ``.rej`` file) after the merge."""
         return tuple(c.path for c in self.changes if c.status == "conflict")
 
+    def as_dict(self) -> dict[str, object]:
+        """The stable JSON form of ``mlrig update --json`` (the template-sync job reads it).
+
+        ``status`` is ``current`` (nothing to do), ``conflicts`` (files are left with
+        conflicts) or ``updated``; ``applied`` says whether the project was changed
+        (false for a preview), ``findings`` what the merged pipelines got wrong.
+        """
+        status = (
+            "current"
+            if self.from_version == self.to_version
+            else "conflicts"
+            if self.conflicts
+            else "updated"
+        )
+        return {
+            "project": str(self.project),
+            "template": self.template,
+            "status": status,
+            "from": self.from_version,
+            "to": self.to_version,
+            "applied": self.applied,
+            "conflicts": list(self.conflicts),
+            "changes": [{"status": c.status, "path": c.path} for c in self.changes],
+            "findings": [f.as_dict() for f in self.findings],
+        }
+
 
 def update(
     dest: Path,
