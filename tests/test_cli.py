@@ -321,3 +321,53 @@ def test_no_color_turns_colour_off(tmp_path: Path) -> None:
     assert plain.stderr.startswith("mlrig: error: ")
     usage = CliRunner().invoke(main, ["--bogus"], color=True, env={"NO_COLOR": "1"})
     assert usage.stderr.startswith("mlrig: error: no such option")
+
+
+@pytest.fixture
+def small_project(tmp_path: Path) -> Path:
+    """A committed project made from a one-file template with a version tag."""
+    from mlrig import new
+    from tests.templaterepo import TemplateRepo
+
+    template = TemplateRepo(tmp_path / "template")
+    template.release("v1", "project:\n  type: str\n  default: demo\n", {"README.md": "hi\n"})
+    dest = tmp_path / "work" / "proj"
+    new(dest, answers={}, template=template.path)
+    return dest
+
+
+@pytest.mark.parametrize("command", [["update"], ["check"], ["doctor"]])
+def test_a_folder_inside_a_project_names_the_root(small_project: Path, command: list[str]) -> None:
+    inner = small_project / "src" / "pkg"
+    inner.mkdir(parents=True)
+    result = run_cli(*command, str(inner))
+    assert result.exit_code == 2
+    assert f"inside the mlrig project {small_project}" in result.stderr
+    assert f"run `mlrig {command[0]} {small_project}`" in result.stderr
+
+
+@pytest.mark.parametrize("git_repo", [False, True], ids=["plain-folder", "git-repo"])
+def test_update_outside_any_project_says_how_to_start(tmp_path: Path, git_repo: bool) -> None:
+    folder = tmp_path / "somewhere"
+    folder.mkdir()
+    if git_repo:
+        subprocess.run(["git", "init", "-q", str(folder)], check=True)
+    result = run_cli("update", str(folder))
+    assert result.exit_code == 2
+    assert "is not an mlrig project" in result.stderr
+    assert "mlrig new NAME" in result.stderr
+    assert "mlrig adopt" in result.stderr
+    assert "git repository" not in result.stderr
+
+
+@pytest.mark.parametrize("command", ["update", "doctor", "adopt"])
+def test_a_repository_git_refuses_names_safe_directory(
+    small_project: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    """git's own switch makes it treat the repository as another user's (as without root)."""
+    monkeypatch.setenv("GIT_TEST_ASSUME_DIFFERENT_OWNER", "1")
+    result = run_cli(command, str(small_project))
+    assert result.exit_code == 3
+    assert "dubious ownership" in result.stderr
+    assert f"git config --global --add safe.directory {small_project}`" in result.stderr
+    assert len(result.stderr.splitlines()) == 1

@@ -40,7 +40,7 @@ from mlrig._git import (
     scratch_worktree,
     toplevel,
 )
-from mlrig._record import ANSWERS_FILE, read_record, refuse_ahead
+from mlrig._record import ANSWERS_FILE, read_record, refuse_ahead, require_project
 from mlrig.errors import EnvironmentProblem, Interrupted, InvalidInputError
 from mlrig.templates import (
     NEVER_RENDERED,
@@ -127,8 +127,9 @@ def update(
     When a previous update of ``dest`` was killed while writing its result, this
     call finishes writing it and returns that update's result instead.
 
-    Raises :class:`InvalidInputError` for a project that is not in git, has no
-    usable answers file, or asks for a version that does not exist or is older
+    Raises :class:`InvalidInputError` for a folder that is not a project (the
+    error names the project's root when it is inside one), a project that is not
+    in git or has no usable answers file, or asks for a version that does not exist or is older
     (or records one newer than the template's newest);
     :class:`EnvironmentProblem` for uncommitted changes, a merge or rebase in
     progress, or an unreachable template; :class:`Interrupted` on Ctrl-C.
@@ -137,6 +138,8 @@ def update(
     project = Path(os.path.abspath(dest))
     if not project.is_dir():
         raise InvalidInputError(f"{project} is not a directory")
+    # Before git: outside any project, "not in a git repository" would hide the cause.
+    require_project(project, "update")
     top = toplevel(project, "mlrig update merges template changes with git")
     refuse_in_progress(top)
     remove_stale_worktrees(top)
