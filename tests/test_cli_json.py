@@ -161,3 +161,32 @@ def test_an_interrupt_under_json_is_json_too(
     assert result.exit_code == 130
     error = _json(result.stdout)["error"]
     assert (error["exit_code"], error["kind"]) == (130, "interrupted")
+
+
+def test_update_progress_goes_to_a_terminal_stderr_never_into_json(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("mlrig.cli._stderr_is_terminal", lambda: True)
+    result = run_cli("update", str(project), "--json")
+    assert result.exit_code == 0, result.stderr
+    assert _json(result.stdout)["status"] == "updated"
+    phases = result.stderr.splitlines()
+    assert "mlrig: merging template v1 -> v2 with your changes (copier)..." in phases
+    assert phases[-1] == "mlrig: writing the result into proj..."
+
+
+def test_no_progress_when_stderr_is_not_a_terminal(project: Path) -> None:
+    result = run_cli("update", str(project))
+    assert result.exit_code == 0
+    assert result.stderr == ""
+
+
+def test_new_progress_on_a_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    isolate(monkeypatch, tmp_path)
+    monkeypatch.setattr("mlrig.cli._stderr_is_terminal", lambda: True)
+    result = run_cli("new", str(tmp_path / "demo"), "--defaults")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.splitlines() == [
+        "mlrig: rendering the project...",
+        "mlrig: making the initial commit...",
+    ]

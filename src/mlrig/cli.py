@@ -19,6 +19,7 @@ from mlrig.answers import QUESTIONS, Question
 from mlrig.errors import Interrupted, InvalidInputError, MlrigError
 
 if TYPE_CHECKING:
+    from mlrig._progress import Progress
     from mlrig.commands.adopt import AdoptResult
     from mlrig.templates import TemplateQuestion
 
@@ -274,7 +275,9 @@ def new(
             use_defaults=defaults,
             ask=_ask if interactive else None,
         )
-        result = run_new(dest, answers=answers, git=not no_git, dry_run=dry_run)
+        result = run_new(
+            dest, answers=answers, git=not no_git, dry_run=dry_run, progress=_progress()
+        )
     else:
         from mlrig.templates import check_trust, inspect_template
 
@@ -288,7 +291,13 @@ def new(
             ask=_ask_template if interactive else None,
         )
         result = run_new(
-            dest, answers=custom, template=info, git=not no_git, dry_run=dry_run, trust=trusted
+            dest,
+            answers=custom,
+            template=info,
+            git=not no_git,
+            dry_run=dry_run,
+            trust=trusted,
+            progress=_progress(),
         )
     for warning in result.warnings:
         click.secho(f"mlrig: warning: {warning}", fg="yellow", err=True)
@@ -314,6 +323,27 @@ def new(
 
 def _stdin_is_terminal() -> bool:
     return sys.stdin.isatty()
+
+
+def _stderr_is_terminal() -> bool:
+    return sys.stderr.isatty()
+
+
+def _progress() -> Progress:
+    """Show each phase of a long command on stderr, when stderr is a terminal.
+
+    Never on stdout (which --json keeps for its one object), and not in logs or
+    pipes, where the lines would bury the warnings and errors a script looks for.
+    """
+    from mlrig._progress import silent
+
+    if not _stderr_is_terminal():
+        return silent
+
+    def show(phase: str) -> None:
+        click.secho(f"mlrig: {phase}...", dim=True, err=True)
+
+    return show
 
 
 def _ask(question: Question, default: object) -> object:
@@ -391,6 +421,7 @@ def update(
         preview=preview,
         conflict="rej" if conflict == "rej" else "inline",
         trust=trust or _trusted_by_config(dest),
+        progress=_progress(),
     )
     code = 1 if not preview and (result.conflicts or result.findings) else 0
     if as_json:

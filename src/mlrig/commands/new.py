@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlrig._git import commit_all, find_git, run_git
+from mlrig._progress import Progress, silent
 from mlrig._version import __version__
 from mlrig.answers import QUESTIONS, Answers
 from mlrig.config import Config
@@ -112,6 +113,7 @@ def new(
     git: bool = True,
     dry_run: bool = False,
     trust: bool = False,
+    progress: Progress = silent,
 ) -> NewResult:
     """Render ``template`` with ``answers`` into ``dest``.
 
@@ -133,7 +135,8 @@ def new(
     staging directory beside ``dest`` and moved into place only when complete, so a
     failure or an interrupt leaves nothing behind. With ``git`` the project becomes
     a git repository on branch ``main`` with one initial commit. With ``dry_run``
-    nothing is written and the result lists the files that would be.
+    nothing is written and the result lists the files that would be. ``progress``
+    is called as each phase starts (rendering, the initial commit).
     """
     dest = Path(os.path.abspath(dest))
     check_destination(dest)
@@ -141,6 +144,7 @@ def new(
     if info is not None:
         check_trust(info.spec, trusted=trust, info=info)
         ref = info.render_ref
+    progress("rendering the project")
     if dry_run:
         with tempfile.TemporaryDirectory(prefix="mlrig-dry-run-") as tmp:
             out = Path(tmp) / dest.name
@@ -155,6 +159,7 @@ def new(
         warnings = _warnings(out, answers, info)
         commit = None
         if git:
+            progress("making the initial commit")
             run_git(out, "init", "--quiet", "--initial-branch=main")
             commit = commit_all(out, f"Initial commit from mlrig {__version__}")
     return NewResult(dest, files, commit, False, warnings)

@@ -40,6 +40,7 @@ from mlrig._git import (
     scratch_worktree,
     toplevel,
 )
+from mlrig._progress import Progress, silent
 from mlrig._record import ANSWERS_FILE, read_record, refuse_ahead, require_project
 from mlrig.errors import EnvironmentProblem, Interrupted, InvalidInputError
 from mlrig.templates import (
@@ -120,10 +121,12 @@ def update(
     preview: bool = False,
     conflict: ConflictMode = "inline",
     trust: bool = False,
+    progress: Progress = silent,
 ) -> UpdateResult:
     """Update the project in ``dest`` to template version ``to`` (default: the newest).
 
     ``trust`` lets the template run its tasks, migrations and Jinja extensions.
+    ``progress`` is called as each phase starts (listing versions, merging, validating).
     When a previous update of ``dest`` was killed while writing its result, this
     call finishes writing it and returns that update's result instead.
 
@@ -149,6 +152,7 @@ def update(
     record = read_record(project)
     builtin = is_builtin(record.src_path)
     source = str(builtin_bundle()) if builtin else record.src_path
+    progress("listing the template's versions")
     versions = template_versions(source)
     refuse_ahead(project, record, versions, builtin=builtin)
     target = _target_version(to, versions, record.version)
@@ -163,6 +167,7 @@ def update(
         )
     head = run_git(top, "rev-parse", "HEAD")
     subdir = project.relative_to(top)
+    progress(f"copying {project.name} to a scratch worktree")
     try:
         with (
             scratch_worktree(top, head, prefix=UPDATE_SCRATCH, root=_scratch_root(top)) as (
@@ -178,6 +183,7 @@ def update(
             crlf = _to_lf(copy)
             if crlf:
                 commit_all(worktree, "mlrig: LF line endings for the merge")
+            progress(f"merging template {record.version} -> {target} with your changes (copier)")
             _copier_update(copy, target, name=project.name, trust=trust)
             _to_crlf(crlf)
             conflicts = _settle_conflicts(worktree, subdir, conflict)
@@ -192,6 +198,8 @@ def update(
             changes = _changes(worktree, head, subdir, conflicts)
             changed = [c.path for c in changes if c.status != "deleted"]
             check_rendered(copy, source, trusted=trust, only=changed)
+            if changed:
+                progress("validating the merged pipelines")
             findings = tuple(validate_pipelines(copy, only=changed)) if changed else ()
             if findings:
                 # The project's pipelines may have findings of their own (an adopted repo's
@@ -208,6 +216,7 @@ def update(
                 findings,
             )
             if result.applied:
+                progress(f"writing the result into {project.name}")
                 _write_result(top, worktree, head, result)
     except KeyboardInterrupt:
         raise Interrupted(
