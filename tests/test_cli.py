@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -371,3 +372,39 @@ def test_a_repository_git_refuses_names_safe_directory(
     assert "dubious ownership" in result.stderr
     assert f"git config --global --add safe.directory {small_project}`" in result.stderr
     assert len(result.stderr.splitlines()) == 1
+
+
+def _commands(group: click.Group, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """The path of every command under ``group`` that is not itself a group."""
+    found: list[tuple[str, ...]] = []
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            found += _commands(command, (*path, name))
+        else:
+            found.append((*path, name))
+    return found
+
+
+@pytest.mark.parametrize("width", [80, 60])
+@pytest.mark.parametrize("group", [(), ("fleet",), ("template",), ("config",)])
+def test_command_summaries_are_whole_sentences(group: tuple[str, ...], width: int) -> None:
+    result = CliRunner().invoke(main, [*group, "--help"], terminal_width=width)
+    listing = result.stdout.split("Commands:\n", 1)[1]
+    summaries: dict[str, str] = {}
+    for line in listing.splitlines():
+        name, _, text = line.strip().partition(" ")
+        if line.startswith("  ") and not line.startswith("   "):
+            summaries[name] = text.strip()
+        elif line.strip():
+            summaries[list(summaries)[-1]] += " " + line.strip()
+    assert summaries
+    for name, text in summaries.items():
+        assert not text.endswith("..."), f"{name}: {text}"
+        assert text.endswith("."), f"{name}: {text}"
+
+
+@pytest.mark.parametrize("path", _commands(main), ids=" ".join)
+def test_every_command_help_lists_its_exit_codes(path: tuple[str, ...]) -> None:
+    text = " ".join(run_cli(*path, "--help").stdout.split())
+    assert "Exit codes: 0 " in text
+    assert "130 interrupted" in text

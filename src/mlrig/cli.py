@@ -131,7 +131,14 @@ def main() -> None:
     """mlrig: CI/CD for small machine-learning teams, in one command.
 
     Exit codes: 0 success, 1 a finding, 2 usage or invalid input,
-    3 environment problem (no git, missing tool), 130 interrupted.
+    3 environment problem (no git, missing tool), 130 interrupted;
+    each command's --help says which apply.
+
+    With --json a command prints exactly one JSON object on stdout: its result,
+    or for an error {"error": {"message": ..., "exit_code": N, "kind": ...}}
+    (kind: usage, invalid_input, environment, interrupted, error). Human lines
+    (warnings, the error's one line, progress) go to stderr; progress only when
+    stderr is a terminal. Colour only on a terminal, never when NO_COLOR is set.
     """
 
 
@@ -188,7 +195,7 @@ def _questions_epilog() -> str:
     return "\n".join(lines)
 
 
-@main.command(epilog=_questions_epilog())
+@main.command(short_help="Create a new ML project.", epilog=_questions_epilog())
 @click.argument("dest", type=click.Path(path_type=Path))
 @click.option(
     "-d",
@@ -242,6 +249,11 @@ def new(
     update`) follow its new version tags. A template that runs tasks, migrations
     or Jinja extensions is refused unless --trust is given or its URL starts with
     a trusted prefix in the user config.
+
+    Exit codes: 0 created (or listed, with --dry-run); 2 invalid input (an
+    answer, a missing answer without a terminal, DEST not empty, a bad or
+    untrusted template); 3 environment problem (git missing, the template
+    unreachable); 130 interrupted (nothing is left behind).
 
     Config files (see `mlrig config show`): the user file
     $XDG_CONFIG_HOME/mlrig/config.yml (~/.config/mlrig/config.yml), or the file
@@ -385,7 +397,7 @@ def _ask_template(question: TemplateQuestion, default: object) -> object:
     )
 
 
-@main.command()
+@main.command(short_help="Update a project to a newer template version, keeping your edits.")
 @click.argument("dest", type=click.Path(path_type=Path), default=".")
 @click.option("--to", "to", metavar="REF", help="Template version to update to [default: newest].")
 @click.option("--preview", is_flag=True, help="List what would change; change nothing.")
@@ -410,8 +422,13 @@ def update(
 
     Your edits are kept: copier's 3-way merge re-applies them on top of the new
     template. The work tree must be clean; the result is left uncommitted for you
-    to review. Exit 0 when updated or already current, 1 when conflicts are left
-    or the merged pipeline files do not validate.
+    to review.
+
+    Exit codes: 0 updated, previewed or already current; 1 conflicts are left or
+    the merged pipeline files do not validate; 2 DEST is not a project (or a
+    folder inside one), or a bad --to; 3 uncommitted changes, a merge or rebase
+    in progress, git refusing the repository, or the template unreachable;
+    130 interrupted (the project is as before).
     """
     from mlrig.commands.update import update as run_update
 
@@ -453,14 +470,18 @@ def update(
     return code
 
 
-@main.command()
+@main.command(short_help="Say whether a project is behind its template (fast, offline).")
 @click.argument("dest", type=click.Path(path_type=Path), default=".")
 @click.option("--json", "as_json", is_flag=True, help=_JSON_HELP)
 def check(dest: Path, as_json: bool) -> int:
-    """Exit 0 when DEST (default: here) is on its template's newest version, 1 when behind.
+    """Say whether the project DEST (default: here) is on its template's newest version.
 
     Reads only the answers file and the template's version tags: fast and offline
     for the built-in template, so it fits a pre-commit hook.
+
+    Exit codes: 0 current; 1 behind; 2 DEST is not a project (or a folder inside
+    one) or its answers file is unusable; 3 the template unreachable;
+    130 interrupted.
     """
     from mlrig.commands.check import check as run_check
 
@@ -480,7 +501,7 @@ def check(dest: Path, as_json: bool) -> int:
 # Commands for existing repositories: doctor, adopt, add.
 
 
-@main.command()
+@main.command(short_help="Diagnose a repository and say what to fix first.")
 @click.argument("dest", type=click.Path(path_type=Path), default=".")
 @click.option("--json", "as_json", is_flag=True, help=_JSON_HELP)
 def doctor(dest: Path, as_json: bool) -> int:
@@ -495,7 +516,9 @@ def doctor(dest: Path, as_json: bool) -> int:
 
     \b
     Exit codes: 0 no high-severity finding, 1 a high-severity finding,
-    2 DEST is not a directory or not in a git repository, 3 git is missing.
+    2 DEST is not a directory, not in a git repository or a folder inside
+    an mlrig project, 3 git is missing or refuses the repository,
+    130 interrupted.
 
     \b
     --json prints one object (keys are only ever added within schema 1):
@@ -584,7 +607,9 @@ def _print_bring_in(result: AdoptResult, template: str | None = None) -> None:
         )
 
 
-@main.command(epilog=_questions_epilog())
+@main.command(
+    short_help="Link an existing repository to mlrig's template.", epilog=_questions_epilog()
+)
 @click.argument("dest", type=click.Path(path_type=Path), default=".")
 @click.option(
     "-d",
@@ -622,10 +647,13 @@ def adopt(
     the repository lacks are written; existing GitHub workflows and .gitlab-ci.yml
     get mlrig's jobs merged in, keeping every byte of yours (a job you already
     have is kept as yours); every other existing file is left alone. The work
-    tree must be clean; nothing is committed. Exit 0 done, 1 a merged pipeline
-    does not validate, 2 bad input (not git, invalid YAML, a symlink out of the
-    repo, a bad or untrusted --template), 3 dirty tree, merge or rebase in
-    progress, a read-only file, or an unreachable template.
+    tree must be clean; nothing is committed.
+
+    Exit codes: 0 done (or previewed); 1 a merged pipeline does not validate;
+    2 bad input (not git, invalid YAML, a symlink out of the repo, a bad or
+    untrusted --template); 3 dirty tree, merge or rebase in progress, a
+    read-only file, git refusing the repository, or an unreachable template;
+    130 interrupted.
 
     --template links the repository to a house template (for example one made
     with `mlrig template init`) instead of the built-in one; the inferred answers
@@ -646,7 +674,7 @@ def adopt(
     return 1 if result.findings else 0
 
 
-@main.command()
+@main.command(short_help="Add ci, docker, tests, monitoring or sync to a repository.")
 @click.argument("component", type=click.Choice(["ci", "docker", "tests", "monitoring", "sync"]))
 @click.argument("dest", type=click.Path(path_type=Path), default=".")
 @click.option(
@@ -659,8 +687,13 @@ def add(component: str, dest: Path, preview: bool, as_json: bool) -> int:
     A repository linked to mlrig gets the component at its recorded template
     version and answers; any other is adopted with only that component, running
     its own commands (not tests: mlrig writes no tests into a repository it did not
-    create; monitoring needs its evaluate command and metrics file). Same rules and
-    exit codes as `mlrig adopt`.
+    create; monitoring needs its evaluate command and metrics file). Same rules as
+    `mlrig adopt`.
+
+    Exit codes: 0 done (or previewed); 1 a merged pipeline does not validate;
+    2 bad input (not git, invalid YAML, tests for a repository mlrig did not
+    create, a house template); 3 dirty tree, merge or rebase in progress, a
+    read-only file, or git refusing the repository; 130 interrupted.
     """
     from typing import cast
 
@@ -678,7 +711,7 @@ def add(component: str, dest: Path, preview: bool, as_json: bool) -> int:
 # House templates: mlrig template init|test.
 
 
-@main.group()
+@main.group(short_help="Start and test a house template: your own copier template.")
 def template() -> None:
     """Start and test a house template: your organisation's own copier template.
 
@@ -687,7 +720,7 @@ def template() -> None:
     """
 
 
-@template.command("init")
+@template.command("init", short_help="Start a house template from the built-in one.")
 @click.argument("dest", type=click.Path(path_type=Path))
 def template_init(dest: Path) -> int:
     """Start a house template in DEST (a new or empty directory) from the built-in one.
@@ -696,6 +729,9 @@ def template_init(dest: Path) -> int:
     `mlrig template test` on it, a GitHub workflow running that test, and a
     README on releasing and using it. It becomes a git repository with one
     commit, tagged v0.1.0.
+
+    Exit codes: 0 created; 2 DEST is a file or not empty; 3 git is missing;
+    130 interrupted.
     """
     from mlrig.commands.template_init import template_init as run_init
 
@@ -712,7 +748,7 @@ def template_init(dest: Path) -> int:
     return 0
 
 
-@template.command("test")
+@template.command("test", short_help="Render and validate every answer combination of a template.")
 @click.argument("src", metavar="SRC[@REF]")
 @click.option(
     "--ref",
@@ -765,9 +801,10 @@ def template_test(
     is not asked, so not multiplied); free-form questions take their defaults.
     Combinations the template's validators reject are skipped. Each project is
     checked like mlrig's own template: workflow schemas, actionlint, zizmor,
-    hadolint, yamllint, shellcheck, ruff, left-over Jinja. Exit 0 when every
-    rendered combination passes, 1 when any fails, 2 for bad input, 3 when SRC
-    cannot be reached.
+    hadolint, yamllint, shellcheck, ruff, left-over Jinja.
+
+    Exit codes: 0 every rendered combination passes; 1 any fails; 2 bad input
+    (SRC, --ref, --matrix); 3 SRC cannot be reached; 130 interrupted.
     """
     from mlrig.commands.template_test import template_test as run_test
 
@@ -807,7 +844,7 @@ def template_test(
 # Many repositories at once: mlrig fleet check|update.
 
 
-@main.group()
+@main.group(short_help="Check or update many local clones at once.")
 def fleet() -> None:
     """Check or update many local clones at once, with a table or a JSON report.
 
@@ -841,21 +878,23 @@ def _fleet_options(command: click.Command) -> click.Command:
 
 
 @_fleet_options
-@fleet.command("check")
+@fleet.command("check", short_help="Report which repositories are behind their template.")
 def fleet_check(
     repos: tuple[Path, ...], from_file: Path | None, jobs: int | None, as_json: bool
 ) -> int:
     """Report which repositories are behind their template; change nothing.
 
     Status per repository: current, behind (the message says when an update
-    branch from `mlrig fleet update` is waiting for review) or error. Exit 0
-    when all are current, 1 when any is behind or in error.
+    branch from `mlrig fleet update` is waiting for review) or error.
+
+    Exit codes: 0 all current; 1 any behind or in error; 2 a bad list of
+    repositories (nothing runs); 130 interrupted.
     """
     return _run_fleet("check", repos, from_file, jobs, as_json)
 
 
 @_fleet_options
-@fleet.command("update")
+@fleet.command("update", short_help="Update each repository behind its template on a new branch.")
 @click.option(
     "--trust",
     is_flag=True,
@@ -870,9 +909,11 @@ def fleet_update(
     the work tree are never touched. Status per repository: updated, current
     (untouched), conflict (nothing committed, no branch: run `mlrig update` in it
     to resolve by hand), skipped (uncommitted changes) or error (also when the
-    branch exists already; it is never overwritten). Exit 0 when all are updated
-    or current, 1 otherwise; on Ctrl-C (130) the repositories in hand are
-    finished and no more are started.
+    branch exists already; it is never overwritten).
+
+    Exit codes: 0 all updated or current; 1 any other status; 2 a bad list of
+    repositories (nothing runs); 130 interrupted (the repositories in hand are
+    finished and no more are started).
     """
     return _run_fleet("update", repos, from_file, jobs, as_json, trust=trust)
 
@@ -955,7 +996,7 @@ def _trusted_by_config(project: Path) -> bool:
     return load_config(project).is_trusted(read_record(project).src_path)
 
 
-@main.group("config")
+@main.group("config", short_help="Organisation defaults: template, preset answers, trust.")
 def config_group() -> None:
     """Organisation defaults: the template, preset answers and trusted templates.
 
@@ -972,13 +1013,13 @@ def config_group() -> None:
     """
 
 
-@config_group.command("show")
+@config_group.command("show", short_help="Print each effective setting and where it came from.")
 @click.argument("directory", type=click.Path(path_type=Path), default=".")
 @click.option("--json", "as_json", is_flag=True, help=_JSON_HELP)
 def config_show(directory: Path, as_json: bool) -> int:
     """Print each effective setting for DIRECTORY (default: here) and where it came from.
 
-    Exit 0; exit 2 when a config file is invalid.
+    Exit codes: 0 shown; 2 a config file is invalid; 130 interrupted.
     """
     import json
 
