@@ -255,6 +255,9 @@ def new(
     untrusted template); 3 environment problem (git missing, the template
     unreachable); 130 interrupted (nothing is left behind).
 
+    --json prints {status ("created" or "dry_run"), dest, files, commit (null
+    without git), warnings}, and never prompts.
+
     Config files (see `mlrig config show`): the user file
     $XDG_CONFIG_HOME/mlrig/config.yml (~/.config/mlrig/config.yml), or the file
     named by $MLRIG_CONFIG instead, then .mlrig.yml at the root of the git
@@ -429,6 +432,16 @@ def update(
     folder inside one), or a bad --to; 3 uncommitted changes, a merge or rebase
     in progress, git refusing the repository, or the template unreachable;
     130 interrupted (the project is as before).
+
+    \b
+    --json prints one object:
+      status     "updated", "current" or "conflicts"
+      from, to   the template versions (equal when current)
+      applied    whether the project was changed (false for --preview)
+      conflicts  [paths left with conflicts]
+      changes    [{status (added|changed|deleted|conflict), path}]
+      findings   [{tool, message}]: what the merged pipelines got wrong
+      project, template
     """
     from mlrig.commands.update import update as run_update
 
