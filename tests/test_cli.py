@@ -408,3 +408,12 @@ def test_every_command_help_lists_its_exit_codes(path: tuple[str, ...]) -> None:
     text = " ".join(run_cli(*path, "--help").stdout.split())
     assert "Exit codes: 0 " in text
     assert "130 interrupted" in text
+
+
+def test_check_of_a_missing_folder_inside_a_project_says_it_is_missing(
+    small_project: Path,
+) -> None:
+    result = run_cli("check", str(small_project / "typo"))
+    assert result.exit_code == 2
+    assert "typo is not a directory" in result.stderr
+    assert "inside the mlrig project" not in result.stderr

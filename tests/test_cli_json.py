@@ -161,6 +161,7 @@ def test_an_interrupt_under_json_is_json_too(
     assert result.exit_code == 130
     error = _json(result.stdout)["error"]
     assert (error["exit_code"], error["kind"]) == (130, "interrupted")
+    assert result.stderr == "mlrig: interrupted; nothing was written\n"
 
 
 def test_update_progress_goes_to_a_terminal_stderr_never_into_json(

@@ -49,6 +49,8 @@ def _inside(folder: Path, root: Path, command: str) -> InvalidInputError:
 
 def _not_a_project(folder: Path, command: str) -> InvalidInputError:
     """The error for ``mlrig COMMAND folder`` when ``folder`` holds no answers file."""
+    if not folder.is_dir():
+        return InvalidInputError(f"{folder} is not a directory; pass the project's folder")
     root = enclosing_project(folder)
     if root is not None:
         return _inside(folder, root, command)

@@ -75,9 +75,8 @@ class _Group(click.Group):
         except (KeyboardInterrupt, click.Abort):
             message = "interrupted; nothing was written"
             if as_json:
-                _report_error(message, EXIT_INTERRUPTED, Interrupted.kind, as_json=True)
-            else:
-                click.secho(f"mlrig: {message}", fg="red", err=True)
+                _echo_json(_error_object(message, EXIT_INTERRUPTED, Interrupted.kind))
+            click.secho(f"mlrig: {message}", fg="red", err=True)
             ctx.exit(EXIT_INTERRUPTED)
         ctx.exit(code or 0)
 
@@ -106,12 +105,17 @@ _JSON_HELP = (
 )
 
 
+def _error_object(message: str, exit_code: int, kind: str) -> dict[str, object]:
+    """What a ``--json`` command prints instead of its result when it fails."""
+    return {"error": {"message": message, "exit_code": exit_code, "kind": kind}}
+
+
 def _report_error(
     message: str, exit_code: int, kind: str, *, as_json: bool, color: bool | None = None
 ) -> None:
     """Say what went wrong: one red line on stderr, and under --json the error object on stdout."""
     if as_json:
-        _echo_json({"error": {"message": message, "exit_code": exit_code, "kind": kind}})
+        _echo_json(_error_object(message, exit_code, kind))
     click.secho(f"mlrig: error: {message}", fg="red", err=True, color=color)
 
 
