@@ -191,3 +191,16 @@ def test_new_progress_on_a_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         "mlrig: rendering the project...",
         "mlrig: making the initial commit...",
     ]
+
+
+def test_adopt_progress_on_a_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    isolate(monkeypatch, tmp_path)
+    monkeypatch.setattr("mlrig.cli._stderr_is_terminal", lambda: True)
+    repo = make_no_ci(tmp_path / "repos")
+    result = run_cli("adopt", str(repo), "--preview", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert _json(result.stdout)["preview"] is True
+    assert result.stderr.splitlines() == [
+        "mlrig: reading what the repository runs...",
+        "mlrig: rendering the pipelines and merging them into yours...",
+    ]

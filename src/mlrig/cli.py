@@ -683,7 +683,14 @@ def adopt(
     config = load_config(dest)
     spec = choose_template(config, template=template, ref=ref)
     trusted = trust or (spec is not None and config.is_trusted(spec.url))
-    result = run_adopt(dest, overrides=data, preview=preview, template=spec, trust=trusted)
+    result = run_adopt(
+        dest,
+        overrides=data,
+        preview=preview,
+        template=spec,
+        trust=trusted,
+        progress=_progress(),
+    )
     if as_json:
         _echo_json(result.as_dict())
     else:

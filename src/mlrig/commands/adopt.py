@@ -35,6 +35,7 @@ from typing import Literal
 
 from mlrig._git import refuse_in_progress, run_git
 from mlrig._infer import COMMAND_KINDS, Inference, infer
+from mlrig._progress import Progress, silent
 from mlrig._record import ANSWERS_FILE, read_record
 from mlrig._repo import Repo, left_out, scan
 from mlrig._yamlmerge import job_names, merge_github, merge_gitlab, read_pipeline, select_jobs
@@ -228,6 +229,7 @@ def adopt(
     component: Component | None = None,
     template: TemplateSpec | None = None,
     trust: bool = False,
+    progress: Progress = silent,
 ) -> AdoptResult:
     """Link the repository in ``dest`` to a template: by default the built-in one's newest version.
 
@@ -237,6 +239,7 @@ def adopt(
     ``mlrig template init``) the repo is linked to that template instead, at
     ``template.ref`` or its newest version: the inferred answers it asks for are
     passed to copier, which validates them; it runs code only with ``trust``.
+    ``progress`` is called as each phase starts (reading the repository, rendering).
 
     Raises :class:`InvalidInputError` (exit 2) for a destination that is not the
     top folder of a git work tree, is already linked to a template, or holds a
@@ -253,6 +256,7 @@ def adopt(
             "`mlrig update` or `mlrig add COMPONENT` instead"
         )
     # The repo's own commands are among the inferred answers (install_command, ...).
+    progress("reading what the repository runs")
     inference = infer(project)
     info = _house_template(template, trust)
     answers: Answers | Mapping[str, object]
@@ -277,6 +281,7 @@ def adopt(
                 f"its questions are: {', '.join(sorted(asked))}"
             )
         answers = {key: value for key, value in given.items() if key in asked}
+    progress("rendering the pipelines and merging them into yours")
     return _bring_in(
         project,
         answers,
