@@ -7,10 +7,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
+from click.testing import CliRunner
 
 import mlrig.cli
 from mlrig import __version__
+from mlrig.cli import main
 from tests.conftest import run_cli, tree
 
 
@@ -284,3 +287,133 @@ def test_python_dash_m(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2
     assert proc.stderr.startswith("mlrig: error: invalid answer: framework")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["update", "--bogus"], "no such option '--bogus' (see mlrig update --help)"),
+        (["new"], "missing argument 'DEST' (see mlrig new --help)"),
+        (["add", "nothing"], "'nothing' is not one of 'ci', 'docker'"),
+        (["fleet", "check", "--jobs", "0"], "(see mlrig fleet check --help)"),
+        (["nosuch"], "no such command 'nosuch' (see mlrig --help)"),
+        (["--bogus"], "no such option '--bogus' (see mlrig --help)"),
+    ],
+    ids=["unknown-option", "missing-argument", "bad-choice", "bad-range", "command", "top"],
+)
+def test_usage_errors_are_one_line_exit_2(args: list[str], message: str) -> None:
+    result = run_cli(*args)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert len(result.stderr.splitlines()) == 1, result.stderr
+    assert result.stderr.startswith("mlrig: error: ")
+    assert message in result.stderr
+
+
+def test_no_color_turns_colour_off(tmp_path: Path) -> None:
+    """https://no-color.org: NO_COLOR set and non-empty disables colour, even on a terminal."""
+    args = ["update", str(tmp_path)]
+    # color=True: the runner plays a terminal, where colour is on by default.
+    coloured = CliRunner().invoke(main, args, color=True, env={"NO_COLOR": ""})
+    assert "\x1b[" in coloured.stderr
+    plain = CliRunner().invoke(main, args, color=True, env={"NO_COLOR": "1"})
+    assert plain.exit_code == coloured.exit_code == 2
+    assert "\x1b[" not in plain.stderr
+    assert plain.stderr.startswith("mlrig: error: ")
+    usage = CliRunner().invoke(main, ["--bogus"], color=True, env={"NO_COLOR": "1"})
+    assert usage.stderr.startswith("mlrig: error: no such option")
+
+
+@pytest.fixture
+def small_project(tmp_path: Path) -> Path:
+    """A committed project made from a one-file template with a version tag."""
+    from mlrig import new
+    from tests.templaterepo import TemplateRepo
+
+    template = TemplateRepo(tmp_path / "template")
+    template.release("v1", "project:\n  type: str\n  default: demo\n", {"README.md": "hi\n"})
+    dest = tmp_path / "work" / "proj"
+    new(dest, answers={}, template=template.path)
+    return dest
+
+
+@pytest.mark.parametrize("command", [["update"], ["check"], ["doctor"]])
+def test_a_folder_inside_a_project_names_the_root(small_project: Path, command: list[str]) -> None:
+    inner = small_project / "src" / "pkg"
+    inner.mkdir(parents=True)
+    result = run_cli(*command, str(inner))
+    assert result.exit_code == 2
+    assert f"inside the mlrig project {small_project}" in result.stderr
+    assert f"run `mlrig {command[0]} {small_project}`" in result.stderr
+
+
+@pytest.mark.parametrize("git_repo", [False, True], ids=["plain-folder", "git-repo"])
+def test_update_outside_any_project_says_how_to_start(tmp_path: Path, git_repo: bool) -> None:
+    folder = tmp_path / "somewhere"
+    folder.mkdir()
+    if git_repo:
+        subprocess.run(["git", "init", "-q", str(folder)], check=True)
+    result = run_cli("update", str(folder))
+    assert result.exit_code == 2
+    assert "is not an mlrig project" in result.stderr
+    assert "mlrig new NAME" in result.stderr
+    assert "mlrig adopt" in result.stderr
+    assert "git repository" not in result.stderr
+
+
+@pytest.mark.parametrize("command", ["update", "doctor", "adopt"])
+def test_a_repository_git_refuses_names_safe_directory(
+    small_project: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    """git's own switch makes it treat the repository as another user's (as without root)."""
+    monkeypatch.setenv("GIT_TEST_ASSUME_DIFFERENT_OWNER", "1")
+    result = run_cli(command, str(small_project))
+    assert result.exit_code == 3
+    assert "dubious ownership" in result.stderr
+    assert f"git config --global --add safe.directory {small_project}`" in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+
+
+def _commands(group: click.Group, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """The path of every command under ``group`` that is not itself a group."""
+    found: list[tuple[str, ...]] = []
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            found += _commands(command, (*path, name))
+        else:
+            found.append((*path, name))
+    return found
+
+
+@pytest.mark.parametrize("width", [80, 60])
+@pytest.mark.parametrize("group", [(), ("fleet",), ("template",), ("config",)])
+def test_command_summaries_are_whole_sentences(group: tuple[str, ...], width: int) -> None:
+    result = CliRunner().invoke(main, [*group, "--help"], terminal_width=width)
+    listing = result.stdout.split("Commands:\n", 1)[1]
+    summaries: dict[str, str] = {}
+    for line in listing.splitlines():
+        name, _, text = line.strip().partition(" ")
+        if line.startswith("  ") and not line.startswith("   "):
+            summaries[name] = text.strip()
+        elif line.strip():
+            summaries[list(summaries)[-1]] += " " + line.strip()
+    assert summaries
+    for name, text in summaries.items():
+        assert not text.endswith("..."), f"{name}: {text}"
+        assert text.endswith("."), f"{name}: {text}"
+
+
+@pytest.mark.parametrize("path", _commands(main), ids=" ".join)
+def test_every_command_help_lists_its_exit_codes(path: tuple[str, ...]) -> None:
+    text = " ".join(run_cli(*path, "--help").stdout.split())
+    assert "Exit codes: 0 " in text
+    assert "130 interrupted" in text
+
+
+def test_check_of_a_missing_folder_inside_a_project_says_it_is_missing(
+    small_project: Path,
+) -> None:
+    result = run_cli("check", str(small_project / "typo"))
+    assert result.exit_code == 2
+    assert "typo is not a directory" in result.stderr
+    assert "inside the mlrig project" not in result.stderr

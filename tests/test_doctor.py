@@ -160,7 +160,7 @@ def test_requirements_only_committed_aws_keys_are_high(reports: dict[str, Doctor
     secrets = report.findings[0]
     assert (secrets.id, secrets.severity) == ("committed-secrets", "high")
     assert "config.py:2" in secrets.detail
-    assert FAKE_AWS_KEY_ID not in report.as_json()
+    assert FAKE_AWS_KEY_ID not in json.dumps(report.as_dict())
     assert FAKE_AWS_KEY_ID not in report.as_text()
 
 

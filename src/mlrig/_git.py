@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
+import shlex
 import shutil
 import socket
 import subprocess
@@ -21,6 +23,7 @@ _FALLBACK_IDENTITY = {
     "GIT_COMMITTER_NAME": "mlrig",
     "GIT_COMMITTER_EMAIL": "mlrig@localhost",
 }
+_DUBIOUS = re.compile(r"detected dubious ownership in repository at '(.+)'")
 
 
 def find_git() -> str:
@@ -37,6 +40,7 @@ def run_git(repo: Path, *args: str, check: bool = True, env: dict[str, str] | No
     """Run ``git ARGS`` in ``repo`` and return its stripped stdout.
 
     With ``check``, a failure raises :class:`EnvironmentProblem` quoting git's last line.
+    A repository git refuses for its owner raises it in any case (see :func:`git_output`).
     Signing is off: a GPG prompt must never block mlrig. Bytes that are not UTF-8
     (a latin-1 file name) come back as surrogate escapes, as :func:`os.fsdecode` does.
     """
@@ -46,7 +50,13 @@ def run_git(repo: Path, *args: str, check: bool = True, env: dict[str, str] | No
 def git_output(
     repo: Path, *args: str, check: bool = True, env: dict[str, str] | None = None
 ) -> bytes:
-    """Like :func:`run_git`, but stdout as git wrote it: bytes, unstripped (contents, ``-z``)."""
+    """Like :func:`run_git`, but stdout as git wrote it: bytes, unstripped (contents, ``-z``).
+
+    A repository owned by another user, which git refuses ("dubious ownership"),
+    raises :class:`EnvironmentProblem` naming the ``safe.directory`` command even
+    without ``check``: git then answers nothing there, and a caller's "not a git
+    repository" would hide the cause.
+    """
     proc = subprocess.run(
         [find_git(), "-c", "commit.gpgsign=false", *args],
         cwd=repo,
@@ -55,6 +65,15 @@ def git_output(
         check=False,
         stdin=subprocess.DEVNULL,
     )
+    if proc.returncode != 0:
+        refused = _DUBIOUS.search(proc.stderr.decode(errors="replace"))
+        if refused:
+            owned = refused.group(1)
+            raise EnvironmentProblem(
+                f"git refuses to work in {owned}: it belongs to another user (dubious "
+                "ownership); if you trust it, run `git config --global --add safe.directory "
+                f"{shlex.quote(owned)}`, then retry"
+            )
     if check and proc.returncode != 0:
         detail = proc.stderr.decode(errors="replace").strip().splitlines()
         raise EnvironmentProblem(

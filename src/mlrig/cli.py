@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,17 +16,49 @@ import click
 
 from mlrig._version import __version__
 from mlrig.answers import QUESTIONS, Question
-from mlrig.errors import InvalidInputError, MlrigError
+from mlrig.errors import Interrupted, InvalidInputError, MlrigError
 
 if TYPE_CHECKING:
+    from mlrig._progress import Progress
     from mlrig.commands.adopt import AdoptResult
     from mlrig.templates import TemplateQuestion
 
 EXIT_INTERRUPTED = 130
+EXIT_USAGE = 2
+# Root context meta key: whether the command line asks for JSON, so that errors are JSON too.
+_JSON_META = "mlrig.json"
 
 
 class _Group(click.Group):
-    """The single error handler: a user error becomes one red line, never a traceback."""
+    """The single error handler: a user error becomes one red line, never a traceback.
+
+    Under ``--json`` the error is also printed to stdout as the one JSON object
+    ``{"error": {"message", "exit_code", "kind"}}``. Usage errors (an unknown
+    option, a missing argument, a bad choice) are one line too, exit 2.
+    ``NO_COLOR`` (set and non-empty) turns colour off; click already shows
+    colour only on a terminal.
+    """
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        if os.environ.get("NO_COLOR"):
+            extra["color"] = False
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as exc:
+            if isinstance(exc, click.exceptions.NoArgsIsHelpError):
+                raise  # `mlrig` alone prints the help
+            _report_usage_error(exc, as_json=_asks_json(args), color=extra.get("color"))
+            raise click.exceptions.Exit(EXIT_USAGE) from None
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta[_JSON_META] = _asks_json(args)
+        return super().parse_args(ctx, args)
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         """Run the command line with every line it prints credential-masked.
@@ -44,24 +76,88 @@ class _Group(click.Group):
             sys.stdout, sys.stderr = streams
 
     def invoke(self, ctx: click.Context) -> None:
+        as_json = bool(ctx.meta.get(_JSON_META))
         try:
             code = super().invoke(ctx)
+        except click.exceptions.NoArgsIsHelpError:
+            raise  # `mlrig fleet` alone prints fleet's help
+        except click.UsageError as exc:
+            _report_usage_error(exc, as_json=as_json)
+            ctx.exit(EXIT_USAGE)
         except MlrigError as exc:
-            click.secho(f"mlrig: error: {exc}", fg="red", err=True)
+            _report_error(str(exc), exc.exit_code, exc.kind, as_json=as_json)
             ctx.exit(exc.exit_code)
         except (KeyboardInterrupt, click.Abort):
-            click.secho("mlrig: interrupted; nothing was written", fg="red", err=True)
+            message = "interrupted; nothing was written"
+            if as_json:
+                _echo_json(_error_object(message, EXIT_INTERRUPTED, Interrupted.kind))
+            click.secho(f"mlrig: {message}", fg="red", err=True)
             ctx.exit(EXIT_INTERRUPTED)
         ctx.exit(code or 0)
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+def _asks_json(args: Sequence[str]) -> bool:
+    """Whether ``--json`` is among the options of ``args`` (those before a ``--``)."""
+    options = args[: list(args).index("--")] if "--" in args else args
+    return "--json" in options
+
+
+def _json_text(data: object) -> str:
+    """The JSON form of every report mlrig prints or writes."""
+    import json
+
+    return json.dumps(data, indent=2)
+
+
+def _echo_json(data: object) -> None:
+    """Print ``data`` as the one JSON object of a ``--json`` command's stdout."""
+    click.echo(_json_text(data))
+
+
+_JSON_HELP = (
+    "Print one JSON object on stdout instead of text; an error is one too: "
+    '{"error": {"message", "exit_code", "kind"}}.'
+)
+
+
+def _error_object(message: str, exit_code: int, kind: str) -> dict[str, object]:
+    """What a ``--json`` command prints instead of its result when it fails."""
+    return {"error": {"message": message, "exit_code": exit_code, "kind": kind}}
+
+
+def _report_error(
+    message: str, exit_code: int, kind: str, *, as_json: bool, color: bool | None = None
+) -> None:
+    """Say what went wrong: one red line on stderr, and under --json the error object on stdout."""
+    if as_json:
+        _echo_json(_error_object(message, exit_code, kind))
+    click.secho(f"mlrig: error: {message}", fg="red", err=True, color=color)
+
+
+def _report_usage_error(exc: click.UsageError, *, as_json: bool, color: bool | None = None) -> None:
+    """One line for click's three (Usage, Try, Error), ending with where the help is."""
+    message = " ".join(exc.format_message().split()).rstrip(".")
+    if message[:2].istitle():  # "No such option" -> "no such option", but "DEST ..." stays
+        message = message[0].lower() + message[1:]
+    if exc.ctx is not None:
+        message += f" (see {exc.ctx.command_path} --help)"
+    _report_error(message, EXIT_USAGE, "usage", as_json=as_json, color=color)
+
+
+@click.group("mlrig", cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="mlrig")
 def main() -> None:
     """mlrig: CI/CD for small machine-learning teams, in one command.
 
     Exit codes: 0 success, 1 a finding, 2 usage or invalid input,
-    3 environment problem (no git, missing tool), 130 interrupted.
+    3 environment problem (no git, missing tool), 130 interrupted;
+    each command's --help says which apply.
+
+    With --json a command prints exactly one JSON object on stdout: its result,
+    or for an error {"error": {"message": ..., "exit_code": N, "kind": ...}}
+    (kind: usage, invalid_input, environment, interrupted, error). Human lines
+    (warnings, the error's one line, progress) go to stderr; progress only when
+    stderr is a terminal. Colour only on a terminal, never when NO_COLOR is set.
     """
 
 
@@ -118,7 +214,7 @@ def _questions_epilog() -> str:
     return "\n".join(lines)
 
 
-@main.command(epilog=_questions_epilog())
+@main.command(short_help="Create a new ML project.", epilog=_questions_epilog())
 @click.argument("dest", type=click.Path(path_type=Path))
 @click.option(
     "-d",
@@ -148,6 +244,7 @@ def _questions_epilog() -> str:
 )
 @_ref_option
 @_trust_option
+@click.option("--json", "as_json", is_flag=True, help=_JSON_HELP + " Never prompts.")
 def new(
     dest: Path,
     data: dict[str, str],
@@ -158,6 +255,7 @@ def new(
     template: str | None,
     ref: str | None,
     trust: bool,
+    as_json: bool,
 ) -> None:
     """Create a new ML project in DEST (a new or empty directory).
 
@@ -170,6 +268,14 @@ def new(
     update`) follow its new version tags. A template that runs tasks, migrations
     or Jinja extensions is refused unless --trust is given or its URL starts with
     a trusted prefix in the user config.
+
+    Exit codes: 0 created (or listed, with --dry-run); 2 invalid input (an
+    answer, a missing answer without a terminal, DEST not empty, a bad or
+    untrusted template); 3 environment problem (git missing, the template
+    unreachable); 130 interrupted (nothing is left behind).
+
+    --json prints {status ("created" or "dry_run"), dest, files, commit (null
+    without git), warnings}, and never prompts.
 
     Config files (see `mlrig config show`): the user file
     $XDG_CONFIG_HOME/mlrig/config.yml (~/.config/mlrig/config.yml), or the file
@@ -193,7 +299,8 @@ def new(
     config = load_config(dest)
     given: dict[str, object] = load_answers_file(answers_file) if answers_file else {}
     given.update(data)
-    interactive = not defaults and _stdin_is_terminal()
+    # A prompt would land in the JSON on stdout.
+    interactive = not defaults and not as_json and _stdin_is_terminal()
     spec = choose_template(config, template=template, ref=ref)
     if spec is None:
         answers = resolve_answers(
@@ -202,7 +309,9 @@ def new(
             use_defaults=defaults,
             ask=_ask if interactive else None,
         )
-        result = run_new(dest, answers=answers, git=not no_git, dry_run=dry_run)
+        result = run_new(
+            dest, answers=answers, git=not no_git, dry_run=dry_run, progress=_progress()
+        )
     else:
         from mlrig.templates import check_trust, inspect_template
 
@@ -216,10 +325,19 @@ def new(
             ask=_ask_template if interactive else None,
         )
         result = run_new(
-            dest, answers=custom, template=info, git=not no_git, dry_run=dry_run, trust=trusted
+            dest,
+            answers=custom,
+            template=info,
+            git=not no_git,
+            dry_run=dry_run,
+            trust=trusted,
+            progress=_progress(),
         )
     for warning in result.warnings:
         click.secho(f"mlrig: warning: {warning}", fg="yellow", err=True)
+    if as_json:
+        _echo_json(result.as_dict())
+        return
     if result.dry_run:
         click.echo(f"Would create {result.dest} with {len(result.files)} files:")
         for name in result.files:
@@ -239,6 +357,27 @@ def new(
 
 def _stdin_is_terminal() -> bool:
     return sys.stdin.isatty()
+
+
+def _stderr_is_terminal() -> bool:
+    return sys.stderr.isatty()
+
+
+def _progress() -> Progress:
+    """Show each phase of a long command on stderr, when stderr is a terminal.
+
+    Never on stdout (which --json keeps for its one object), and not in logs or
+    pipes, where the lines would bury the warnings and errors a script looks for.
+    """
+    from mlrig._progress import silent
+
+    if not _stderr_is_terminal():
+        return silent
+
+    def show(phase: str) -> None:
+        click.secho(f"mlrig: {phase}...", dim=True, err=True)
+
+    return show
 
 
 def _ask(question: Question, default: object) -> object:
@@ -280,7 +419,7 @@ def _ask_template(question: TemplateQuestion, default: object) -> object:
     )
 
 
-@main.command()
+@main.command(short_help="Update a project to a newer template version, keeping your edits.")
 @click.argument("dest", type=click.Path(path_type=Path), default=".")
 @click.option("--to", "to", metavar="REF", help="Template version to update to [default: newest].")
 @click.option("--preview", is_flag=True, help="List what would change; change nothing.")
@@ -297,13 +436,31 @@ def _ask_template(question: TemplateQuestion, default: object) -> object:
     help="Let the template run its tasks, migrations and Jinja extensions "
     "(also when its URL has a trusted prefix in the user config).",
 )
-def update(dest: Path, to: str | None, preview: bool, conflict: str, trust: bool) -> int:
+@click.option("--json", "as_json", is_flag=True, help=_JSON_HELP)
+def update(
+    dest: Path, to: str | None, preview: bool, conflict: str, trust: bool, as_json: bool
+) -> int:
     """Update the project in DEST (default: here) to a newer template version.
 
     Your edits are kept: copier's 3-way merge re-applies them on top of the new
     template. The work tree must be clean; the result is left uncommitted for you
-    to review. Exit 0 when updated or already current, 1 when conflicts are left
-    or the merged pipeline files do not validate.
+    to review.
+
+    Exit codes: 0 updated, previewed or already current; 1 conflicts are left or
+    the merged pipeline files do not validate; 2 DEST is not a project (or a
+    folder inside one), or a bad --to; 3 uncommitted changes, a merge or rebase
+    in progress, git refusing the repository, or the template unreachable;
+    130 interrupted (the project is as before).
+
+    \b
+    --json prints one object:
+      status     "updated", "current" or "conflicts"
+      from, to   the template versions (equal when current)
+      applied    whether the project was changed (false for --preview)
+      conflicts  [paths left with conflicts]
+      changes    [{status (added|changed|deleted|conflict), path}]
+      findings   [{tool, message}]: what the merged pipelines got wrong
+      project, template
     """
     from mlrig.commands.update import update as run_update
 
@@ -313,7 +470,12 @@ def update(dest: Path, to: str | None, preview: bool, conflict: str, trust: bool
         preview=preview,
         conflict="rej" if conflict == "rej" else "inline",
         trust=trust or _trusted_by_config(dest),
+        progress=_progress(),
     )
+    code = 1 if not preview and (result.conflicts or result.findings) else 0
+    if as_json:
+        _echo_json(result.as_dict())
+        return code
     if result.from_version == result.to_version:
         click.echo(f"{result.project.name} is on the newest template version {result.to_version}.")
         return 0
@@ -335,28 +497,29 @@ def update(dest: Path, to: str | None, preview: bool, conflict: str, trust: bool
             fg="red",
             err=True,
         )
-    if result.conflicts or result.findings:
-        return 1
-    click.echo("Review the changes with `git diff`, then commit them.")
-    return 0
+    if not code:
+        click.echo("Review the changes with `git diff`, then commit them.")
+    return code
 
 
-@main.command()
+@main.command(short_help="Say whether a project is behind its template (fast, offline).")
 @click.argument("dest", type=click.Path(path_type=Path), default=".")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of text.")
+@click.option("--json", "as_json", is_flag=True, help=_JSON_HELP)
 def check(dest: Path, as_json: bool) -> int:
-    """Exit 0 when DEST (default: here) is on its template's newest version, 1 when behind.
+    """Say whether the project DEST (default: here) is on its template's newest version.
 
     Reads only the answers file and the template's version tags: fast and offline
     for the built-in template, so it fits a pre-commit hook.
+
+    Exit codes: 0 current; 1 behind; 2 DEST is not a project (or a folder inside
+    one) or its answers file is unusable; 3 the template unreachable;
+    130 interrupted.
     """
     from mlrig.commands.check import check as run_check
 
     result = run_check(dest)
     if as_json:
-        import json
-
-        click.echo(json.dumps(result.as_dict(), indent=2))
+        _echo_json(result.as_dict())
     elif result.behind:
         click.echo(
             f"{result.project.name} is behind its template: {result.current} -> {result.latest}; "
@@ -370,9 +533,9 @@ def check(dest: Path, as_json: bool) -> int:
 # Commands for existing repositories: doctor, adopt, add.
 
 
-@main.command()
+@main.command(short_help="Diagnose a repository and say what to fix first.")
 @click.argument("dest", type=click.Path(path_type=Path), default=".")
-@click.option("--json", "as_json", is_flag=True, help="Print the JSON report instead of a table.")
+@click.option("--json", "as_json", is_flag=True, help=_JSON_HELP)
 def doctor(dest: Path, as_json: bool) -> int:
     """Diagnose the git repository DEST (default: here) and say what to fix first.
 
@@ -385,7 +548,9 @@ def doctor(dest: Path, as_json: bool) -> int:
 
     \b
     Exit codes: 0 no high-severity finding, 1 a high-severity finding,
-    2 DEST is not a directory or not in a git repository, 3 git is missing.
+    2 DEST is not a directory, not in a git repository or a folder inside
+    an mlrig project, 3 git is missing or refuses the repository,
+    130 interrupted.
 
     \b
     --json prints one object (keys are only ever added within schema 1):
@@ -407,7 +572,10 @@ def doctor(dest: Path, as_json: bool) -> int:
     from mlrig.commands.doctor import doctor as run_doctor
 
     report = run_doctor(dest)
-    click.echo(report.as_json() if as_json else report.as_text())
+    if as_json:
+        _echo_json(report.as_dict())
+    else:
+        click.echo(report.as_text())
     return 1 if report.has_high else 0
 
 
@@ -471,7 +639,9 @@ def _print_bring_in(result: AdoptResult, template: str | None = None) -> None:
         )
 
 
-@main.command(epilog=_questions_epilog())
+@main.command(
+    short_help="Link an existing repository to mlrig's template.", epilog=_questions_epilog()
+)
 @click.argument("dest", type=click.Path(path_type=Path), default=".")
 @click.option(
     "-d",
@@ -493,6 +663,7 @@ def _print_bring_in(result: AdoptResult, template: str | None = None) -> None:
 )
 @_ref_option
 @_trust_option
+@click.option("--json", "as_json", is_flag=True, help=_JSON_HELP)
 def adopt(
     dest: Path,
     data: dict[str, str],
@@ -500,6 +671,7 @@ def adopt(
     template: str | None,
     ref: str | None,
     trust: bool,
+    as_json: bool,
 ) -> int:
     """Link the existing git repository DEST (default: here) to mlrig's template.
 
@@ -507,10 +679,13 @@ def adopt(
     the repository lacks are written; existing GitHub workflows and .gitlab-ci.yml
     get mlrig's jobs merged in, keeping every byte of yours (a job you already
     have is kept as yours); every other existing file is left alone. The work
-    tree must be clean; nothing is committed. Exit 0 done, 1 a merged pipeline
-    does not validate, 2 bad input (not git, invalid YAML, a symlink out of the
-    repo, a bad or untrusted --template), 3 dirty tree, merge or rebase in
-    progress, a read-only file, or an unreachable template.
+    tree must be clean; nothing is committed.
+
+    Exit codes: 0 done (or previewed); 1 a merged pipeline does not validate;
+    2 bad input (not git, invalid YAML, a symlink out of the repo, a bad or
+    untrusted --template); 3 dirty tree, merge or rebase in progress, a
+    read-only file, git refusing the repository, or an unreachable template;
+    130 interrupted.
 
     --template links the repository to a house template (for example one made
     with `mlrig template init`) instead of the built-in one; the inferred answers
@@ -523,25 +698,41 @@ def adopt(
     config = load_config(dest)
     spec = choose_template(config, template=template, ref=ref)
     trusted = trust or (spec is not None and config.is_trusted(spec.url))
-    result = run_adopt(dest, overrides=data, preview=preview, template=spec, trust=trusted)
-    _print_bring_in(result, spec.url if spec else None)
+    result = run_adopt(
+        dest,
+        overrides=data,
+        preview=preview,
+        template=spec,
+        trust=trusted,
+        progress=_progress(),
+    )
+    if as_json:
+        _echo_json(result.as_dict())
+    else:
+        _print_bring_in(result, spec.url if spec else None)
     return 1 if result.findings else 0
 
 
-@main.command()
+@main.command(short_help="Add ci, docker, tests, monitoring or sync to a repository.")
 @click.argument("component", type=click.Choice(["ci", "docker", "tests", "monitoring", "sync"]))
 @click.argument("dest", type=click.Path(path_type=Path), default=".")
 @click.option(
     "--preview", is_flag=True, help="Show what would be written or merged; change nothing."
 )
-def add(component: str, dest: Path, preview: bool) -> int:
+@click.option("--json", "as_json", is_flag=True, help=_JSON_HELP)
+def add(component: str, dest: Path, preview: bool, as_json: bool) -> int:
     """Add one COMPONENT of mlrig's template to the git repository DEST (default: here).
 
     A repository linked to mlrig gets the component at its recorded template
     version and answers; any other is adopted with only that component, running
     its own commands (not tests: mlrig writes no tests into a repository it did not
-    create; monitoring needs its evaluate command and metrics file). Same rules and
-    exit codes as `mlrig adopt`.
+    create; monitoring needs its evaluate command and metrics file). Same rules as
+    `mlrig adopt`.
+
+    Exit codes: 0 done (or previewed); 1 a merged pipeline does not validate;
+    2 bad input (not git, invalid YAML, tests for a repository mlrig did not
+    create, a house template); 3 dirty tree, merge or rebase in progress, a
+    read-only file, or git refusing the repository; 130 interrupted.
     """
     from typing import cast
 
@@ -549,14 +740,17 @@ def add(component: str, dest: Path, preview: bool) -> int:
     from mlrig.commands.adopt import add as run_add
 
     result = run_add(cast(Component, component), dest, preview=preview)
-    _print_bring_in(result)
+    if as_json:
+        _echo_json(result.as_dict())
+    else:
+        _print_bring_in(result)
     return 1 if result.findings else 0
 
 
 # House templates: mlrig template init|test.
 
 
-@main.group()
+@main.group(short_help="Start and test a house template: your own copier template.")
 def template() -> None:
     """Start and test a house template: your organisation's own copier template.
 
@@ -565,7 +759,7 @@ def template() -> None:
     """
 
 
-@template.command("init")
+@template.command("init", short_help="Start a house template from the built-in one.")
 @click.argument("dest", type=click.Path(path_type=Path))
 def template_init(dest: Path) -> int:
     """Start a house template in DEST (a new or empty directory) from the built-in one.
@@ -574,6 +768,9 @@ def template_init(dest: Path) -> int:
     `mlrig template test` on it, a GitHub workflow running that test, and a
     README on releasing and using it. It becomes a git repository with one
     commit, tagged v0.1.0.
+
+    Exit codes: 0 created; 2 DEST is a file or not empty; 3 git is missing;
+    130 interrupted.
     """
     from mlrig.commands.template_init import template_init as run_init
 
@@ -590,7 +787,7 @@ def template_init(dest: Path) -> int:
     return 0
 
 
-@template.command("test")
+@template.command("test", short_help="Render and validate every answer combination of a template.")
 @click.argument("src", metavar="SRC[@REF]")
 @click.option(
     "--ref",
@@ -616,7 +813,7 @@ def template_init(dest: Path) -> int:
     type=click.Path(path_type=Path, dir_okay=False),
     help="Also write the JSON report (schema 1) to FILE.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the JSON report instead of a table.")
+@click.option("--json", "as_json", is_flag=True, help=_JSON_HELP)
 @click.option("--trust", is_flag=True, help="Let the template run its tasks and Jinja extensions.")
 @click.option(
     "-j",
@@ -643,19 +840,18 @@ def template_test(
     is not asked, so not multiplied); free-form questions take their defaults.
     Combinations the template's validators reject are skipped. Each project is
     checked like mlrig's own template: workflow schemas, actionlint, zizmor,
-    hadolint, yamllint, shellcheck, ruff, left-over Jinja. Exit 0 when every
-    rendered combination passes, 1 when any fails, 2 for bad input, 3 when SRC
-    cannot be reached.
-    """
-    import json
+    hadolint, yamllint, shellcheck, ruff, left-over Jinja.
 
+    Exit codes: 0 every rendered combination passes; 1 any fails; 2 bad input
+    (SRC, --ref, --matrix); 3 SRC cannot be reached; 130 interrupted.
+    """
     from mlrig._credentials import mask
     from mlrig.commands.template_test import template_test as run_test
 
     if not as_json:
         click.echo(f"Testing template {src}...", err=True)
     result = run_test(src, ref=ref, matrix=matrix, sample=sample, seed=seed, trust=trust, jobs=jobs)
-    text = json.dumps(result.as_dict(), indent=2)
+    text = _json_text(result.as_dict())
     if report is not None:
         try:
             report.write_text(mask(text) + "\n", encoding="utf-8")
@@ -688,7 +884,7 @@ def template_test(
 # Many repositories at once: mlrig fleet check|update.
 
 
-@main.group()
+@main.group(short_help="Check or update many local clones at once.")
 def fleet() -> None:
     """Check or update many local clones at once, with a table or a JSON report.
 
@@ -715,28 +911,30 @@ def _fleet_options(command: click.Command) -> click.Command:
             type=click.IntRange(min=1),
             help="Repositories worked on at once [default: number of CPUs].",
         ),
-        click.option("--json", "as_json", is_flag=True, help="Print a JSON report, not a table."),
+        click.option("--json", "as_json", is_flag=True, help=_JSON_HELP),
     ):
         command = param(command)
     return command
 
 
 @_fleet_options
-@fleet.command("check")
+@fleet.command("check", short_help="Report which repositories are behind their template.")
 def fleet_check(
     repos: tuple[Path, ...], from_file: Path | None, jobs: int | None, as_json: bool
 ) -> int:
     """Report which repositories are behind their template; change nothing.
 
     Status per repository: current, behind (the message says when an update
-    branch from `mlrig fleet update` is waiting for review) or error. Exit 0
-    when all are current, 1 when any is behind or in error.
+    branch from `mlrig fleet update` is waiting for review) or error.
+
+    Exit codes: 0 all current; 1 any behind or in error; 2 a bad list of
+    repositories (nothing runs); 130 interrupted.
     """
     return _run_fleet("check", repos, from_file, jobs, as_json)
 
 
 @_fleet_options
-@fleet.command("update")
+@fleet.command("update", short_help="Update each repository behind its template on a new branch.")
 @click.option(
     "--trust",
     is_flag=True,
@@ -751,9 +949,11 @@ def fleet_update(
     the work tree are never touched. Status per repository: updated, current
     (untouched), conflict (nothing committed, no branch: run `mlrig update` in it
     to resolve by hand), skipped (uncommitted changes) or error (also when the
-    branch exists already; it is never overwritten). Exit 0 when all are updated
-    or current, 1 otherwise; on Ctrl-C (130) the repositories in hand are
-    finished and no more are started.
+    branch exists already; it is never overwritten).
+
+    Exit codes: 0 all updated or current; 1 any other status; 2 a bad list of
+    repositories (nothing runs); 130 interrupted (the repositories in hand are
+    finished and no more are started).
     """
     return _run_fleet("update", repos, from_file, jobs, as_json, trust=trust)
 
@@ -797,9 +997,7 @@ def _run_fleet(
     else:
         result = core.fleet_update(paths, jobs=jobs, trust=trust, on_result=progress)
     if as_json:
-        import json
-
-        click.echo(json.dumps(result.as_dict(), indent=2))
+        _echo_json(result.as_dict())
         return 0 if result.ok else 1
     header = ("REPO", "STATUS", "FROM", "TO")
     rows = [
@@ -838,7 +1036,7 @@ def _trusted_by_config(project: Path) -> bool:
     return load_config(project).is_trusted(read_record(project).src_path)
 
 
-@main.group("config")
+@main.group("config", short_help="Organisation defaults: template, preset answers, trust.")
 def config_group() -> None:
     """Organisation defaults: the template, preset answers and trusted templates.
 
@@ -855,13 +1053,13 @@ def config_group() -> None:
     """
 
 
-@config_group.command("show")
+@config_group.command("show", short_help="Print each effective setting and where it came from.")
 @click.argument("directory", type=click.Path(path_type=Path), default=".")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of text.")
+@click.option("--json", "as_json", is_flag=True, help=_JSON_HELP)
 def config_show(directory: Path, as_json: bool) -> int:
     """Print each effective setting for DIRECTORY (default: here) and where it came from.
 
-    Exit 0; exit 2 when a config file is invalid.
+    Exit codes: 0 shown; 2 a config file is invalid; 130 interrupted.
     """
     import json
 
@@ -869,7 +1067,7 @@ def config_show(directory: Path, as_json: bool) -> int:
 
     result = show_config(directory)
     if as_json:
-        click.echo(json.dumps(result.as_dict(), indent=2))
+        _echo_json(result.as_dict())
         return 0
     width = max(len(entry.key) for entry in result.entries)
     for entry in result.entries:

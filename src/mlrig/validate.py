@@ -61,6 +61,10 @@ class Finding:
     def __str__(self) -> str:
         return f"[{self.tool}] {self.message}"
 
+    def as_dict(self) -> dict[str, str]:
+        """The JSON form every report uses for a finding."""
+        return {"tool": self.tool, "message": self.message}
+
 
 @dataclass(frozen=True)
 class Check:

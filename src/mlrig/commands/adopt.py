@@ -35,6 +35,7 @@ from typing import Literal
 
 from mlrig._git import refuse_in_progress, run_git
 from mlrig._infer import COMMAND_KINDS, Inference, infer
+from mlrig._progress import Progress, silent
 from mlrig._record import ANSWERS_FILE, read_record
 from mlrig._repo import Repo, left_out, scan
 from mlrig._yamlmerge import job_names, merge_github, merge_gitlab, read_pipeline, select_jobs
@@ -166,6 +167,49 @@ class AdoptResult:
         """The files with this action."""
         return tuple(f for f in self.files if f.action == action)
 
+    def as_dict(self) -> dict[str, object]:
+        """The stable JSON form of ``mlrig adopt --json`` and ``mlrig add --json``.
+
+        ``answers`` are the values the template was rendered with; ``inferred`` the
+        value each answer was inferred as, with its source (absent for a managed repo).
+        """
+        answers = (
+            dict(self.answers) if isinstance(self.answers, Mapping) else self.answers.to_data()
+        )
+        inferred = (
+            {
+                name: {"value": item.value, "source": item.source, "note": item.note}
+                for name, item in self.inference.answers.items()
+            }
+            if self.inference is not None
+            else None
+        )
+        return {
+            "project": str(self.project),
+            "version": self.version,
+            "component": self.component,
+            "preview": self.preview,
+            "answers": answers,
+            "inferred": inferred,
+            "overrides": dict(self.overrides),
+            "files": [
+                {
+                    "path": f.path,
+                    "action": f.action,
+                    "added_jobs": list(f.added_jobs),
+                    "kept_jobs": list(f.kept_jobs),
+                    "notes": list(f.notes),
+                    "problems": list(f.problems),
+                }
+                for f in self.files
+            ],
+            "left_out": [
+                {"stage": left.stage, "reason": left.reason, "hint": left.hint}
+                for left in self.left_out
+            ],
+            "findings": [f.as_dict() for f in self.findings],
+        }
+
 
 def component_of(path: str, job: str | None = None) -> Component | None:
     """The component a template file (or a job in a pipeline file) belongs to."""
@@ -185,6 +229,7 @@ def adopt(
     component: Component | None = None,
     template: TemplateSpec | None = None,
     trust: bool = False,
+    progress: Progress = silent,
 ) -> AdoptResult:
     """Link the repository in ``dest`` to a template: by default the built-in one's newest version.
 
@@ -194,6 +239,7 @@ def adopt(
     ``mlrig template init``) the repo is linked to that template instead, at
     ``template.ref`` or its newest version: the inferred answers it asks for are
     passed to copier, which validates them; it runs code only with ``trust``.
+    ``progress`` is called as each phase starts (reading the repository, rendering).
 
     Raises :class:`InvalidInputError` (exit 2) for a destination that is not the
     top folder of a git work tree, is already linked to a template, or holds a
@@ -210,6 +256,7 @@ def adopt(
             "`mlrig update` or `mlrig add COMPONENT` instead"
         )
     # The repo's own commands are among the inferred answers (install_command, ...).
+    progress("reading what the repository runs")
     inference = infer(project)
     info = _house_template(template, trust)
     answers: Answers | Mapping[str, object]
@@ -234,6 +281,7 @@ def adopt(
                 f"its questions are: {', '.join(sorted(asked))}"
             )
         answers = {key: value for key, value in given.items() if key in asked}
+    progress("rendering the pipelines and merging them into yours")
     return _bring_in(
         project,
         answers,

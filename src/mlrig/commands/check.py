@@ -50,7 +50,7 @@ def check(dest: Path) -> CheckResult:
     when the template cannot be reached.
     """
     project = Path(os.path.abspath(dest))
-    record = read_record(project)
+    record = read_record(project, command="check")
     source = str(builtin_bundle()) if is_builtin(record.src_path) else record.src_path
     versions = template_versions(source)
     refuse_ahead(project, record, versions, builtin=is_builtin(record.src_path))

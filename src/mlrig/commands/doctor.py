@@ -36,7 +36,13 @@ from mlrig._doctor_scan import (
     test_suite,
 )
 from mlrig._git import run_git
-from mlrig._record import ANSWERS_FILE, read_record, refuse_ahead, versions_behind
+from mlrig._record import (
+    ANSWERS_FILE,
+    read_record,
+    refuse_ahead,
+    refuse_inside_project,
+    versions_behind,
+)
 from mlrig._repo import Repo, scan
 from mlrig.errors import InvalidInputError, MlrigError
 from mlrig.templates import builtin_bundle, is_builtin, template_versions
@@ -231,10 +237,6 @@ class DoctorReport:
             "findings": [f.as_dict() for f in self.findings],
         }
 
-    def as_json(self) -> str:
-        """:meth:`as_dict` as indented JSON text."""
-        return json.dumps(self.as_dict(), indent=2)
-
     def as_text(self, width: int = 100) -> str:
         """The facts, then the findings as a table (severity, finding, fix), for a terminal."""
         import textwrap
@@ -319,8 +321,10 @@ def doctor(dest: Path, *, size_limit: int = DEFAULT_SIZE_LIMIT) -> DoctorReport:
     are read, so ignored folders are never entered. A validator that is not
     installed is skipped and reported as a low finding.
 
-    Raises :class:`InvalidInputError` when ``dest`` is not a directory or not in a
-    git work tree, :class:`~mlrig.errors.EnvironmentProblem` when git is missing.
+    Raises :class:`InvalidInputError` when ``dest`` is not a directory, not in a
+    git work tree, or a folder inside an mlrig project below its root (the error
+    names the root); :class:`~mlrig.errors.EnvironmentProblem` when git is missing
+    or refuses the repository.
     """
     project = Path(os.path.abspath(dest))
     if not project.is_dir():
@@ -330,6 +334,8 @@ def doctor(dest: Path, *, size_limit: int = DEFAULT_SIZE_LIMIT) -> DoctorReport:
             f"{project} is not in a git repository; mlrig doctor reads what git tracks: "
             "run `git init && git add -A` first"
         )
+    # Below a project's root the report would miss its CI and call it unmanaged.
+    refuse_inside_project(project, "doctor")
     files = list_files(project)
     paths = files.all
     dockerfiles = tuple(p for p in paths if _DOCKERFILE.fullmatch(p))

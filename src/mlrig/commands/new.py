@@ -15,6 +15,7 @@ from pathlib import Path
 
 from mlrig._credentials import without_credentials
 from mlrig._git import commit_all, find_git, run_git
+from mlrig._progress import Progress, silent
 from mlrig._record import ANSWERS_FILE, point_at
 from mlrig._version import __version__
 from mlrig.answers import QUESTIONS, Answers
@@ -66,6 +67,16 @@ class NewResult:
     #: Things the user should know before the first pipeline run.
     warnings: tuple[str, ...] = ()
 
+    def as_dict(self) -> dict[str, object]:
+        """The stable JSON form of ``mlrig new --json``."""
+        return {
+            "status": "dry_run" if self.dry_run else "created",
+            "dest": os.path.abspath(self.dest),
+            "files": list(self.files),
+            "commit": self.commit,
+            "warnings": list(self.warnings),
+        }
+
 
 def check_destination(dest: Path) -> None:
     """Refuse a destination mlrig new cannot create a project in.
@@ -104,6 +115,7 @@ def new(
     git: bool = True,
     dry_run: bool = False,
     trust: bool = False,
+    progress: Progress = silent,
 ) -> NewResult:
     """Render ``template`` with ``answers`` into ``dest``.
 
@@ -125,7 +137,8 @@ def new(
     staging directory beside ``dest`` and moved into place only when complete, so a
     failure or an interrupt leaves nothing behind. With ``git`` the project becomes
     a git repository on branch ``main`` with one initial commit. With ``dry_run``
-    nothing is written and the result lists the files that would be.
+    nothing is written and the result lists the files that would be. ``progress``
+    is called as each phase starts (rendering, the initial commit).
     """
     dest = Path(os.path.abspath(dest))
     check_destination(dest)
@@ -133,6 +146,7 @@ def new(
     if info is not None:
         check_trust(info.spec, trusted=trust, info=info)
         ref = info.render_ref
+    progress("rendering the project")
     if dry_run:
         with tempfile.TemporaryDirectory(prefix="mlrig-dry-run-") as tmp:
             out = Path(tmp) / dest.name
@@ -147,6 +161,7 @@ def new(
         warnings = _warnings(out, answers, info)
         commit = None
         if git:
+            progress("making the initial commit")
             run_git(out, "init", "--quiet", "--initial-branch=main")
             commit = commit_all(out, f"Initial commit from mlrig {__version__}")
     return NewResult(dest, files, commit, False, warnings)

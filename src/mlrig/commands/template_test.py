@@ -72,7 +72,7 @@ class Combination:
             "status": self.status,
             "varied": dict(self.varied),
             "answers": dict(self.answers),
-            "findings": [{"tool": f.tool, "message": f.message} for f in self.findings],
+            "findings": [f.as_dict() for f in self.findings],
             "reason": self.reason or None,
         }
 

@@ -41,7 +41,8 @@ from mlrig._git import (
     scratch_worktree,
     toplevel,
 )
-from mlrig._record import ANSWERS_FILE, point_at, read_record, refuse_ahead
+from mlrig._progress import Progress, silent
+from mlrig._record import ANSWERS_FILE, point_at, read_record, refuse_ahead, require_project
 from mlrig.errors import EnvironmentProblem, Interrupted, InvalidInputError
 from mlrig.templates import (
     NEVER_RENDERED,
@@ -86,6 +87,32 @@ class UpdateResult:
         """Files that hold conflict markers (or have a ``.rej`` file) after the merge."""
         return tuple(c.path for c in self.changes if c.status == "conflict")
 
+    def as_dict(self) -> dict[str, object]:
+        """The stable JSON form of ``mlrig update --json`` (the template-sync job reads it).
+
+        ``status`` is ``current`` (nothing to do), ``conflicts`` (files are left with
+        conflicts) or ``updated``; ``applied`` says whether the project was changed
+        (false for a preview), ``findings`` what the merged pipelines got wrong.
+        """
+        status = (
+            "current"
+            if self.from_version == self.to_version
+            else "conflicts"
+            if self.conflicts
+            else "updated"
+        )
+        return {
+            "project": str(self.project),
+            "template": self.template,
+            "status": status,
+            "from": self.from_version,
+            "to": self.to_version,
+            "applied": self.applied,
+            "conflicts": list(self.conflicts),
+            "changes": [{"status": c.status, "path": c.path} for c in self.changes],
+            "findings": [f.as_dict() for f in self.findings],
+        }
+
 
 def update(
     dest: Path,
@@ -94,16 +121,19 @@ def update(
     preview: bool = False,
     conflict: ConflictMode = "inline",
     trust: bool = False,
+    progress: Progress = silent,
 ) -> UpdateResult:
     """Update the project in ``dest`` to template version ``to`` (default: the newest).
 
     ``trust`` lets the template run its tasks, migrations and Jinja extensions.
+    ``progress`` is called as each phase starts (listing versions, merging, validating).
     When a previous update of ``dest`` was killed while writing its result, this
     call finishes writing it and returns that update's result instead. The
     answers file is left recording its template URL without credentials.
 
-    Raises :class:`InvalidInputError` for a project that is not in git, has no
-    usable answers file, or asks for a version that does not exist or is older
+    Raises :class:`InvalidInputError` for a folder that is not a project (the
+    error names the project's root when it is inside one), a project that is not
+    in git or has no usable answers file, or asks for a version that does not exist or is older
     (or records one newer than the template's newest);
     :class:`EnvironmentProblem` for uncommitted changes, a merge or rebase in
     progress, or an unreachable template; :class:`Interrupted` on Ctrl-C.
@@ -112,6 +142,8 @@ def update(
     project = Path(os.path.abspath(dest))
     if not project.is_dir():
         raise InvalidInputError(f"{project} is not a directory")
+    # Before git: outside any project, "not in a git repository" would hide the cause.
+    require_project(project, "update")
     top = toplevel(project, "mlrig update merges template changes with git")
     refuse_in_progress(top)
     remove_stale_worktrees(top)
@@ -121,6 +153,7 @@ def update(
     record = read_record(project)
     builtin = is_builtin(record.src_path)
     source = str(builtin_bundle()) if builtin else record.src_path
+    progress("listing the template's versions")
     versions = template_versions(source)
     refuse_ahead(project, record, versions, builtin=builtin)
     target = _target_version(to, versions, record.version)
@@ -135,6 +168,7 @@ def update(
         )
     head = run_git(top, "rev-parse", "HEAD")
     subdir = project.relative_to(top)
+    progress(f"copying {project.name} to a scratch worktree")
     try:
         with (
             scratch_worktree(top, head, prefix=UPDATE_SCRATCH, root=_scratch_root(top)) as (
@@ -150,6 +184,7 @@ def update(
             crlf = _to_lf(copy)
             if crlf:
                 commit_all(worktree, "mlrig: LF line endings for the merge")
+            progress(f"merging template {record.version} -> {target} with your changes (copier)")
             _copier_update(copy, target, name=project.name, trust=trust)
             recorded = without_credentials(record.src_path)
             if recorded != record.src_path:
@@ -168,6 +203,8 @@ def update(
             changes = _changes(worktree, head, subdir, conflicts)
             changed = [c.path for c in changes if c.status != "deleted"]
             check_rendered(copy, source, trusted=trust, only=changed)
+            if changed:
+                progress("validating the merged pipelines")
             findings = tuple(validate_pipelines(copy, only=changed)) if changed else ()
             if findings:
                 # The project's pipelines may have findings of their own (an adopted repo's
@@ -184,6 +221,7 @@ def update(
                 findings,
             )
             if result.applied:
+                progress(f"writing the result into {project.name}")
                 _write_result(top, worktree, head, result)
     except KeyboardInterrupt:
         raise Interrupted(
