@@ -14,11 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlrig._git import commit_all, find_git, run_git
+from mlrig._record import ANSWERS_FILE, write_src_path
 from mlrig._version import __version__
 from mlrig.answers import QUESTIONS, Answers
 from mlrig.config import Config
 from mlrig.errors import EnvironmentProblem, InvalidInputError
 from mlrig.templates import (
+    BUILTIN_URL,
     NEVER_RENDERED,
     TRUST_HINT,
     TemplateInfo,
@@ -336,6 +338,10 @@ def render_template(
     if info is None:
         # The built-in template runs no code, and its answers are already valid.
         copy(unsafe=False)
+        if source == str(builtin_bundle()):
+            # copier recorded this installation's bundle; the project records the URL
+            # every machine shares (see BUILTIN_URL).
+            write_src_path(out / ANSWERS_FILE, BUILTIN_URL)
         return
     from copier.errors import CopierError, ForbiddenPathError, UnsafeTemplateError
     from plumbum import ProcessExecutionError

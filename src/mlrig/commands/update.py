@@ -22,7 +22,7 @@ import signal
 import subprocess
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -40,13 +40,14 @@ from mlrig._git import (
     scratch_worktree,
     toplevel,
 )
-from mlrig._record import ANSWERS_FILE, read_record, refuse_ahead
+from mlrig._record import ANSWERS_FILE, read_record, refuse_ahead, write_src_path
 from mlrig.errors import EnvironmentProblem, Interrupted, InvalidInputError
 from mlrig.templates import (
+    BUILTIN_URL,
     NEVER_RENDERED,
-    builtin_bundle,
     check_rendered,
     is_builtin,
+    template_source,
     template_versions,
 )
 from mlrig.validate import Finding, new_findings, validate_pipelines
@@ -56,7 +57,6 @@ __all__ = ["ConflictMode", "FileChange", "UpdateResult", "update"]
 ConflictMode = Literal["inline", "rej"]
 ChangeStatus = Literal["added", "changed", "deleted", "conflict"]
 _STATUS: dict[str, ChangeStatus] = {"A": "added", "M": "changed", "D": "deleted", "T": "changed"}
-_SRC_LINE = re.compile(r"^_src_path:.*$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -91,11 +91,20 @@ def update(
     dest: Path,
     *,
     to: str | None = None,
+    data: Mapping[str, object] | None = None,
     preview: bool = False,
     conflict: ConflictMode = "inline",
     trust: bool = False,
 ) -> UpdateResult:
     """Update the project in ``dest`` to template version ``to`` (default: the newest).
+
+    ``data`` changes answers (raw values, as ``-d KEY=VALUE`` gives them): copier's
+    3-way update renders the new version with them, so the project's own edits are
+    kept and the rest comes out as ``mlrig new`` with those answers would make it.
+    For the built-in template they are validated like ``new``'s; a custom template's
+    copier validates them. ``--to`` the current version changes only the answers.
+    A project that records the built-in template by the path of an installed bundle
+    (made by mlrig 0.3 or earlier) is moved to :data:`~mlrig.templates.BUILTIN_URL`.
 
     ``trust`` lets the template run its tasks, migrations and Jinja extensions.
     When a previous update of ``dest`` was killed while writing its result, this
@@ -103,7 +112,7 @@ def update(
 
     Raises :class:`InvalidInputError` for a project that is not in git, has no
     usable answers file, or asks for a version that does not exist or is older
-    (or records one newer than the template's newest);
+    (or records one newer than the template's newest), and for an invalid answer;
     :class:`EnvironmentProblem` for uncommitted changes, a merge or rebase in
     progress, or an unreachable template; :class:`Interrupted` on Ctrl-C.
     Conflicts are reported in the result, not raised.
@@ -119,11 +128,13 @@ def update(
         return resumed
     record = read_record(project)
     builtin = is_builtin(record.src_path)
-    source = str(builtin_bundle()) if builtin else record.src_path
+    source = template_source(record.src_path)
+    changed_answers = _answers_data(project, data or {}) if builtin else dict(data or {})
     versions = template_versions(source)
     refuse_ahead(project, record, versions, builtin=builtin)
     target = _target_version(to, versions, record.version)
-    if target == record.version:
+    rerender = target != record.version or bool(changed_answers)
+    if not rerender and not (builtin and record.src_path != BUILTIN_URL):
         return UpdateResult(project, source, record.version, target, (), False, ())
     dirty = run_git(project, "status", "--porcelain", "--untracked-files=all", "--", ".")
     if dirty:
@@ -143,14 +154,18 @@ def update(
             _temporary_files_in(scratch),
         ):
             copy = worktree / subdir
-            if source != record.src_path:
-                _point_at(copy / ANSWERS_FILE, source)
-                commit_all(worktree, "mlrig: use the installed built-in template")
-            crlf = _to_lf(copy)
-            if crlf:
-                commit_all(worktree, "mlrig: LF line endings for the merge")
-            _copier_update(copy, target, name=project.name, trust=trust)
-            _to_crlf(crlf)
+            if rerender:
+                if source != record.src_path:
+                    write_src_path(copy / ANSWERS_FILE, source)
+                    commit_all(worktree, "mlrig: use the installed built-in template")
+                crlf = _to_lf(copy)
+                if crlf:
+                    commit_all(worktree, "mlrig: LF line endings for the merge")
+                _copier_update(copy, target, name=project.name, trust=trust, data=changed_answers)
+                _to_crlf(crlf)
+            if builtin:
+                # copier recorded the installed bundle it rendered from.
+                write_src_path(copy / ANSWERS_FILE, BUILTIN_URL)
             conflicts = _settle_conflicts(worktree, subdir, conflict)
             run_git(worktree, "add", "--all")
             conflicts |= _settle_binaries(
@@ -231,14 +246,6 @@ def _target_version(to: str | None, versions: tuple[str, ...], current: str) -> 
     return target
 
 
-def _point_at(answers_file: Path, source: str) -> None:
-    import yaml
-
-    value = yaml.safe_dump(source, default_style=None).removesuffix("\n...\n").strip()
-    text = answers_file.read_text(encoding="utf-8")
-    answers_file.write_text(_SRC_LINE.sub(f"_src_path: {value}", text, count=1), encoding="utf-8")
-
-
 def _to_lf(copy: Path) -> list[Path]:
     """Rewrite the tracked text files of ``copy`` whose every line ends in CRLF with LF.
 
@@ -269,8 +276,33 @@ def _to_crlf(paths: list[Path]) -> None:
                 path.write_bytes(data.replace(b"\n", b"\r\n"))
 
 
-def _copier_update(copy: Path, version: str, *, name: str, trust: bool = False) -> None:
-    """copier's 3-way update of ``copy`` (of project ``name``); conflicts are left inline."""
+def _answers_data(project: Path, data: Mapping[str, object]) -> dict[str, object]:
+    """The changed answers of a built-in-template project, as copier data.
+
+    Each is validated against the project's recorded answers, as ``mlrig new``
+    validates its own (:func:`~mlrig.answers.resolve_answers`).
+    """
+    if not data:
+        return {}
+    from mlrig.answers import load_answers_file, resolve_answers
+
+    recorded = load_answers_file(project / ANSWERS_FILE)
+    answers = resolve_answers(
+        {**recorded, **data}, project_default=project.name, use_defaults=True
+    ).to_data()
+    return {name: answers[name] for name in data}
+
+
+def _copier_update(
+    copy: Path,
+    version: str,
+    *,
+    name: str,
+    trust: bool = False,
+    data: Mapping[str, object] | None = None,
+) -> None:
+    """copier's 3-way update of ``copy`` (of project ``name``) with the changed answers
+    ``data``; conflicts are left inline."""
     # Imported here: copier takes most of a second to import.
     from copier import run_update
 
@@ -281,6 +313,7 @@ def _copier_update(copy: Path, version: str, *, name: str, trust: bool = False) 
         run_update(
             str(copy),
             vcs_ref=version,
+            data=dict(data or {}),
             overwrite=True,
             defaults=True,
             skip_answered=True,
@@ -312,6 +345,10 @@ def _copier_errors(name: str) -> Iterator[None]:
         ) from None
     except CopierError as exc:
         raise EnvironmentProblem(f"copier could not update {name}: {exc}") from None
+    except ValueError as exc:
+        # How copier reports an answer (-d) its template's validator or choices refuse.
+        problem = " ".join(str(exc).split())
+        raise InvalidInputError(f"invalid answer for the template of {name}: {problem}") from None
     except ProcessExecutionError as exc:
         detail = str(exc.stderr).strip().splitlines()
         raise EnvironmentProblem(
