@@ -768,6 +768,11 @@ def _plan(
                 if not jobs:
                     plan.extend([other] if other and not merge_all else [])
                     continue
+                if merge_all and component_of(rel) == component and other is None:
+                    # The component's own pipeline, missing from a managed repository,
+                    # comes whole, as `new` renders it with the recorded answers: the
+                    # jobs of other components that those answers turn on included.
+                    jobs = None
             elif component_of(rel) != component:
                 plan.extend([other] if other and not merge_all else [])
                 continue
