@@ -17,11 +17,12 @@ import pytest
 from copier import run_copy
 
 import mlrig.templates
+from mlrig import new
 from mlrig.answers import QUESTIONS
 from mlrig.templates import BUILTIN_URL, BUNDLE_NAME, builtin_bundle
 from tests.configenv import isolate
 from tests.conftest import run_cli
-from tests.templaterepo import commit_project, git, status
+from tests.templaterepo import TemplateRepo, commit_project, git, status
 
 ANSWERS = ".copier-answers.yml"
 #: The real installation's bundle, before a test points mlrig at another one.
@@ -138,6 +139,9 @@ def test_a_project_moved_to_another_machine_checks_and_updates_there(
     after = (project / ANSWERS).read_text()
     assert after == before.replace(f"_src_path: {alice_bundle}", f"_src_path: {BUILTIN_URL}")
     commit_project(project, "record the template's URL")
+    doctor = run_cli("doctor", str(project), "--json")
+    assert '"current": "v0.2.0"' in doctor.output, doctor.output
+    assert '"latest": "v0.3.0"' in doctor.output
 
     # Plain copier reaches the URL, offline, through git's insteadOf the bundle.
     (tmp_path / "bob" / "gitconfig").write_text(
@@ -237,6 +241,35 @@ def test_update_d_refuses_an_invalid_answer_and_changes_nothing(
     assert message in result.stderr
     assert files(project) == before
     assert status(project) == []
+
+
+HOUSE_QUESTIONS = (
+    "project:\n  type: str\n  default: demo\n"
+    "license:\n  type: str\n  choices: [MIT, Apache-2.0]\n  default: MIT\n"
+)
+
+
+def test_update_d_changes_an_answer_of_a_house_template(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    isolate(monkeypatch, tmp_path)
+    template = TemplateRepo(tmp_path / "template")
+    for tag in ("v1", "v2"):
+        template.release(tag, HOUSE_QUESTIONS, {"LICENSE.jinja": "{{ license }}\n"})
+    project = tmp_path / "work" / "model"
+    new(project, answers={"project": "model"}, template=template.path, ref="v1")
+
+    refused = run_cli("update", str(project), "--to", "v1", "-d", "license=GPL")
+    assert refused.exit_code == 2, refused.output
+    assert "license" in refused.stderr
+    assert status(project) == []
+
+    changed = run_cli("update", str(project), "--to", "v1", "-d", "license=Apache-2.0")
+    assert changed.exit_code == 0, changed.output
+    assert (project / "LICENSE").read_text() == "Apache-2.0\n"
+    recorded = (project / ANSWERS).read_text()
+    assert "license: Apache-2.0\n" in recorded
+    assert "_commit: v1\n" in recorded
 
 
 # Each component of `mlrig add`, the answer of a project made without it, and what

@@ -348,7 +348,9 @@ def _copier_errors(name: str) -> Iterator[None]:
     except ValueError as exc:
         # How copier reports an answer (-d) its template's validator or choices refuse.
         problem = " ".join(str(exc).split())
-        raise InvalidInputError(f"invalid answer for the template of {name}: {problem}") from None
+        raise InvalidInputError(
+            f"invalid answer for the template of {name}: {problem}; give a value it accepts"
+        ) from None
     except ProcessExecutionError as exc:
         detail = str(exc.stderr).strip().splitlines()
         raise EnvironmentProblem(
