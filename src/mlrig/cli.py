@@ -303,9 +303,9 @@ def update(
 
     Your edits are kept: copier's 3-way merge re-applies them on top of the new
     template. -d KEY=VALUE changes an answer (ci_provider, docker, ...): the files
-    come out as `mlrig new` makes them with that answer, your edits kept. The work
-    tree must be clean; the result is left uncommitted for you
-    to review. Exit 0 when updated or already current, 1 when conflicts are left
+    come out as `mlrig new` makes them with that answer, your edits kept. The
+    work tree must be clean; the result is left uncommitted for you to review.
+    Exit 0 when updated or already current, 1 when conflicts are left
     or the merged pipeline files do not validate.
     """
     from mlrig.commands.update import update as run_update

@@ -515,7 +515,7 @@ def _turn_on(
     actions = tuple(
         FileAction(
             change.path,
-            "write" if change.status == "added" else "merge",
+            "write" if change.status == "added" or change.path == ANSWERS_FILE else "merge",
             notes=("deleted",) if change.status == "deleted" else (),
             problems=("conflicts with your edits",) if change.status == "conflict" else (),
         )
