@@ -17,7 +17,7 @@ from mlrig import Answers, new
 from mlrig.commands.adopt import add as adopt_add
 from mlrig.commands.adopt import adopt
 from mlrig.commands.update import UpdateResult, update
-from mlrig.templates import builtin_bundle
+from mlrig.templates import BUILTIN_URL, builtin_bundle
 from mlrig.validate import validate_pipelines
 from tests.conftest import make_answers, run_cli
 from tests.gallery import GALLERY, make_github_matrix, make_gitlab_include, make_no_ci
@@ -141,7 +141,7 @@ def test_adopt_github_repo_adds_jobs_and_keeps_every_user_byte(tmp_path: Path) -
     answers = (repo / ".copier-answers.yml").read_text()
     assert "existing_repo: true" in answers
     assert "own_jobs:\n- lint\n- test\n" in answers
-    assert f"_src_path: {builtin_bundle()}" in answers
+    assert f"_src_path: {BUILTIN_URL}\n" in answers
     assert re.search(r"^_commit: v\d+\.\d+\.\d+\S*$", answers, re.MULTILINE)
     assert "project_name: churn-model" in answers
     assert "python_version: '3.11'" in answers
@@ -426,7 +426,7 @@ def test_invalid_override_is_refused_before_anything_is_written(tmp_path: Path) 
 
 
 @pytest.mark.slow
-def test_add_docker_to_a_managed_repo_turns_it_on_and_merges_only_its_job(
+def test_add_docker_to_a_managed_repo_turns_it_on_as_new_would(
     tmp_path: Path,
 ) -> None:
     repo = tmp_path / "model"
@@ -445,11 +445,14 @@ def test_add_docker_to_a_managed_repo_turns_it_on_and_merges_only_its_job(
     assert "docker: true" in (repo / ".copier-answers.yml").read_text()
     assert validate_pipelines(repo) == []
     changed = {line.split(maxsplit=1)[1] for line in status(repo)}
+    # The image's dependabot entry and README section come with it, as from `new`.
     assert changed == {
         ".copier-answers.yml",
         ".dockerignore",
         "Dockerfile",
         ".github/workflows/ci.yml",
+        ".github/dependabot.yml",
+        "README.md",
     }
 
 
@@ -487,7 +490,8 @@ def test_add_preview_changes_nothing(tmp_path: Path) -> None:
     result = run_cli("add", "docker", str(repo), "--preview")
 
     assert result.exit_code == 0, result.output
-    assert re.search(r"merge\s+\.github/workflows/ci\.yml\s+\[jobs added: docker;", result.output)
+    assert re.search(r"write\s+Dockerfile\n", result.output)
+    assert re.search(r"merge\s+\.github/workflows/ci\.yml\n", result.output)
     assert snapshot(repo) == before
     assert status(repo) == []
 

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from mlrig import __version__, builtin_template, new
-from mlrig.templates import builtin_bundle, template_versions
+from mlrig.templates import BUILTIN_URL, builtin_bundle, template_versions
 from mlrig.validate import validate_tree
 from tests.conftest import make_answers, run_cli
 from tests.templaterepo import commit_project, git
@@ -60,7 +60,7 @@ def test_project_from_the_previous_release_updates_offline(tmp_path: Path) -> No
     assert result.exit_code == 0, result.output
     recorded = answers_file.read_text()
     assert f"_commit: {current}" in recorded
-    assert f"_src_path: {builtin_bundle()}" in recorded
+    assert f"_src_path: {BUILTIN_URL}\n" in recorded
     assert validate_tree(project, answers=[answers.description]) == []
     commit_project(project, "update")
     assert run_cli("check", str(project)).exit_code == 0

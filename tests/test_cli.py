@@ -108,7 +108,7 @@ def test_answers_file_with_every_answer_needs_no_defaults(tmp_path: Path) -> Non
     result = run_cli("new", str(second), "--answers-file", str(first / ".copier-answers.yml"))
     assert result.exit_code == 0, result.stderr
     assert "framework: none" in (second / ".copier-answers.yml").read_text()
-    assert "project_name: first" in (second / ".copier-answers.yml").read_text()
+    assert "project_name: second" in (second / ".copier-answers.yml").read_text()
 
 
 def test_without_a_terminal_missing_answers_are_listed(tmp_path: Path) -> None:

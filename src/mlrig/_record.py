@@ -10,8 +10,10 @@ from pathlib import Path
 from mlrig.errors import InvalidInputError
 
 ANSWERS_FILE = ".copier-answers.yml"
-_SRC_LINE = re.compile(r"^_src_path:.*$", re.MULTILINE)
 _PLAIN_KEY = re.compile(r"^(_src_path|_commit): ([\w./~:@+-]+)[ \t]*$", re.MULTILINE)
+# The `_src_path` entry of a block mapping, with the indented lines a long (folded)
+# scalar continues on.
+_SRC_ENTRY = re.compile(r"^_src_path:.*(?:\n[ \t]+\S.*)*", re.MULTILINE)
 # A document that is not a plain block mapping (flow style, several documents,
 # anchors) goes to the real parser.
 _TOP_LEVEL_FLOW = re.compile(r"^(?:[{\[&*!]|---|\.\.\.)", re.MULTILINE)
@@ -118,14 +120,18 @@ def read_record(project: Path, *, command: str = "update") -> TemplateRecord:
     return TemplateRecord(src, version)
 
 
-def point_at(project: Path, source: str) -> None:
-    """Make the answers file of ``project`` record ``source`` as its template (``_src_path``)."""
+def write_src_path(answers_file: Path, src_path: str) -> None:
+    """Record ``src_path`` as the template of ``answers_file``, changing nothing else.
+
+    Every other byte (the header comment, the order and quoting of the answers)
+    stays as copier wrote it, so that the file differs only where it must.
+    """
     import yaml
 
-    path = project / ANSWERS_FILE
-    value = yaml.safe_dump(source, default_style=None).removesuffix("\n...\n").strip()
-    text = path.read_text(encoding="utf-8")
-    path.write_text(_SRC_LINE.sub(f"_src_path: {value}", text, count=1), encoding="utf-8")
+    value = yaml.safe_dump(src_path, width=1 << 16).removesuffix("\n...\n").strip()
+    text = answers_file.read_text(encoding="utf-8")
+    entry = f"_src_path: {value}"
+    answers_file.write_text(_SRC_ENTRY.sub(lambda _: entry, text, count=1), encoding="utf-8")
 
 
 def versions_behind(current: str, versions: tuple[str, ...]) -> int | None:

@@ -29,6 +29,7 @@ __all__ = [
     "Answers",
     "Question",
     "load_answers_file",
+    "load_shared_answers",
     "monitoring_needs",
     "resolve_answers",
 ]
@@ -372,6 +373,8 @@ RECORDED: dict[str, Callable[[object], tuple[str, ...]]] = {
     "own_jobs": _names(_JOB_NAME, "job name"),
 }
 _BY_NAME = {question.name: question for question in QUESTIONS}
+# The answers that name one project: the project name and the values derived from it.
+_PROJECT_BOUND = frozenset({"project_name", "package_name", "image_name"})
 
 Ask = Callable[[Question, object], object]
 
@@ -527,6 +530,21 @@ def _shell_problems(commands: Mapping[str, str]) -> list[str]:
             detail = re.sub(r"^bash: -c: ", "", error)
             problems.append(f"{name}: not valid shell (bash -n: {detail})")
     return problems
+
+
+def load_shared_answers(path: Path, *, project_name: str) -> dict[str, object]:
+    """The answers in ``path`` as they carry over to the project ``project_name``.
+
+    As :func:`load_answers_file` (for ``--answers-file``, e.g. another project's
+    answers file), except for the answers that name the project the file came from:
+    its ``project_name`` becomes ``project_name`` (the new project's folder name),
+    and the values derived from it (``package_name``, ``image_name``) are dropped.
+    """
+    answers = load_answers_file(path)
+    shared = {key: value for key, value in answers.items() if key not in _PROJECT_BOUND}
+    if "project_name" in answers:
+        shared["project_name"] = project_name
+    return shared
 
 
 def load_answers_file(path: Path) -> dict[str, object]:

@@ -228,7 +228,8 @@ def _questions_epilog() -> str:
 @click.option(
     "--answers-file",
     type=click.Path(path_type=Path, dir_okay=False),
-    help="YAML file of answers, e.g. another project's .copier-answers.yml.",
+    help="YAML file of answers, e.g. another project's .copier-answers.yml (its project_name "
+    "is not taken: DEST's folder name or -d project_name is).",
 )
 @click.option("--defaults", is_flag=True, help="Take the default for every unanswered question.")
 @click.option(
@@ -284,7 +285,7 @@ def new(
     not given), answers (presets, below --answers-file and -d) and, in the user
     file only, trusted_prefixes.
     """
-    from mlrig.answers import load_answers_file, resolve_answers
+    from mlrig.answers import load_shared_answers, resolve_answers
     from mlrig.commands.new import (
         builtin_presets,
         check_destination,
@@ -297,7 +298,10 @@ def new(
 
     check_destination(dest)
     config = load_config(dest)
-    given: dict[str, object] = load_answers_file(answers_file) if answers_file else {}
+    folder = Path(os.path.abspath(dest)).name
+    given: dict[str, object] = (
+        load_shared_answers(answers_file, project_name=folder) if answers_file else {}
+    )
     given.update(data)
     # A prompt would land in the JSON on stdout.
     interactive = not defaults and not as_json and _stdin_is_terminal()
@@ -305,7 +309,7 @@ def new(
     if spec is None:
         answers = resolve_answers(
             {**builtin_presets(config, overridden=given), **given},
-            project_default=Path(os.path.abspath(dest)).name,
+            project_default=folder,
             use_defaults=defaults,
             ask=_ask if interactive else None,
         )
@@ -419,9 +423,22 @@ def _ask_template(question: TemplateQuestion, default: object) -> object:
     )
 
 
-@main.command(short_help="Update a project to a newer template version, keeping your edits.")
+@main.command(
+    short_help="Update a project to a newer template version, keeping your edits.",
+    epilog=_questions_epilog(),
+)
 @click.argument("dest", type=click.Path(path_type=Path), default=".")
 @click.option("--to", "to", metavar="REF", help="Template version to update to [default: newest].")
+@click.option(
+    "-d",
+    "--data",
+    "data",
+    multiple=True,
+    metavar="KEY=VALUE",
+    callback=_parse_data,
+    help="Change an answer, e.g. -d docker=no (with --to the current version: nothing else). "
+    "Repeatable.",
+)
 @click.option("--preview", is_flag=True, help="List what would change; change nothing.")
 @click.option(
     "--conflict",
@@ -438,13 +455,20 @@ def _ask_template(question: TemplateQuestion, default: object) -> object:
 )
 @click.option("--json", "as_json", is_flag=True, help=_JSON_HELP)
 def update(
-    dest: Path, to: str | None, preview: bool, conflict: str, trust: bool, as_json: bool
+    dest: Path,
+    to: str | None,
+    data: dict[str, str],
+    preview: bool,
+    conflict: str,
+    trust: bool,
+    as_json: bool,
 ) -> int:
     """Update the project in DEST (default: here) to a newer template version.
 
     Your edits are kept: copier's 3-way merge re-applies them on top of the new
-    template. The work tree must be clean; the result is left uncommitted for you
-    to review.
+    template. -d KEY=VALUE changes an answer (ci_provider, docker, ...): the files
+    come out as `mlrig new` makes them with that answer, your edits kept. The
+    work tree must be clean; the result is left uncommitted for you to review.
 
     Exit codes: 0 updated, previewed or already current; 1 conflicts are left or
     the merged pipeline files do not validate; 2 DEST is not a project (or a
@@ -467,6 +491,7 @@ def update(
     result = run_update(
         dest,
         to=to,
+        data=data,
         preview=preview,
         conflict="rej" if conflict == "rej" else "inline",
         trust=trust or _trusted_by_config(dest),
@@ -476,7 +501,7 @@ def update(
     if as_json:
         _echo_json(result.as_dict())
         return code
-    if result.from_version == result.to_version:
+    if not result.changes:
         click.echo(f"{result.project.name} is on the newest template version {result.to_version}.")
         return 0
     verb = "would change" if preview else "changed"

@@ -28,6 +28,7 @@ from mlrig._credentials import CREDENTIAL_HINT
 from mlrig.errors import EnvironmentProblem, InvalidInputError
 
 __all__ = [
+    "BUILTIN_URL",
     "BUNDLE_NAME",
     "NEVER_RENDERED",
     "TRUST_HINT",
@@ -43,10 +44,17 @@ __all__ = [
     "is_builtin",
     "is_local_spec",
     "parse_template_spec",
+    "template_source",
     "template_versions",
 ]
 
 BUNDLE_NAME = "mlrig-builtin-ml.bundle"
+#: What a project's answers file records as the built-in template's ``_src_path``: the
+#: public git repository where its released versions are published, the same on every
+#: machine. mlrig itself never fetches it: it reads the installed bundle instead
+#: (:func:`template_source`); plain copier, Renovate's copier manager, or git's
+#: ``url.<bundle>.insteadOf`` (offline) get the same tags from it.
+BUILTIN_URL = "https://github.com/mlrig/mlrig-builtin-ml.git"
 #: Exclusion patterns (copier's ``exclude``, gitignore syntax) every render gets on
 #: top of the template's own: nothing named ``.git``, at any depth and in any case,
 #: so that no template can plant a git config (core.fsmonitor) or a hook that mlrig's,
@@ -86,10 +94,20 @@ def builtin_bundle() -> Path:
 def is_builtin(src_path: str) -> bool:
     """Whether an answers file's ``_src_path`` names mlrig's built-in template.
 
-    The recorded path points into the mlrig installation that generated the
-    project; any mlrig installation can stand in for it.
+    That is :data:`BUILTIN_URL`, or, in projects made or updated by mlrig 0.3 and
+    earlier, the absolute path of the bundle in the installation that made them;
+    any mlrig installation's bundle stands in for either.
     """
-    return Path(src_path).name == BUNDLE_NAME
+    return src_path == BUILTIN_URL or Path(src_path).name == BUNDLE_NAME
+
+
+def template_source(src_path: str) -> str:
+    """Where copier and git read the template an answers file records as ``src_path``.
+
+    The installed bundle for the built-in template (:func:`is_builtin`), offline and
+    holding every version this mlrig ships; ``src_path`` itself for any other.
+    """
+    return str(builtin_bundle()) if is_builtin(src_path) else src_path
 
 
 @cache

@@ -48,6 +48,7 @@ from mlrig.answers import (
     resolve_answers,
 )
 from mlrig.commands.new import render_template
+from mlrig.commands.update import update
 from mlrig.errors import EnvironmentProblem, Interrupted, InvalidInputError
 from mlrig.templates import (
     TemplateInfo,
@@ -94,6 +95,7 @@ _JOB_COMPONENTS: dict[str, Component] = {
 _COMPONENT_ANSWERS: dict[Component, tuple[str, object, object]] = {
     "docker": ("docker", False, True),
     "monitoring": ("monitoring_schedule", "none", "0 6 * * 1"),
+    "sync": ("template_sync", False, True),
 }
 _PIPELINE = re.compile(r"\.github/workflows/[^/]+\.ya?ml|\.gitlab-ci\.yml")
 # The pipelines whose jobs go into a user's file of the same name. A user's own
@@ -470,9 +472,14 @@ def _house_template(template: TemplateSpec | None, trust: bool) -> TemplateInfo 
 def add(component: Component, dest: Path, *, preview: bool = False) -> AdoptResult:
     """Add one component to the repository in ``dest``.
 
-    A repo linked to the built-in template gets the component's files and jobs
-    rendered at its recorded template version with its recorded answers (turned
-    on when the component needs it, e.g. ``docker``). Any other repo is adopted in
+    A project made by ``mlrig new`` whose answers leave the component off (``docker``,
+    ``monitoring``, ``sync``) gets it by that answer turned on, at its recorded template
+    version: copier's 3-way update (see :func:`~mlrig.commands.update.update`), so every
+    file comes out as ``new`` with that answer makes it (triggers, dependabot entries,
+    README included) and the project's own edits are kept; conflicts are findings.
+    Otherwise a repo linked to the built-in template gets the component's missing files
+    and jobs rendered at its recorded version with its recorded answers (turned on when
+    the component needs it, for an adopted repository). Any other repo is adopted in
     existing-repository mode with only that component: ``ci`` (the stages running its
     own commands), ``docker`` (building its own Dockerfile), ``monitoring`` (its own
     evaluate command and metrics file, on a schedule), ``sync``. ``tests`` is refused
@@ -504,6 +511,8 @@ def add(component: Component, dest: Path, *, preview: bool = False) -> AdoptResu
     if component in _COMPONENT_ANSWERS:
         key, off, on = _COMPONENT_ANSWERS[component]
         if str(given.get(key)).lower() == str(off).lower():
+            if not previous.existing_repo:
+                return _turn_on(project, record.version, component, {key: on}, preview)
             given[key] = on
     if previous.existing_repo:
         if component == "docker" and not (project / "Dockerfile").is_file():
@@ -518,8 +527,6 @@ def add(component: Component, dest: Path, *, preview: bool = False) -> AdoptResu
                 f"gates the metrics file it writes; {project} has no {' or '.join(missing)} in "
                 f"{ANSWERS_FILE}: set them there ({_flags(missing)}), then retry"
             )
-        if component == "sync":
-            given["template_sync"] = True
         # The component's files and jobs are mlrig's again, unless the repo has the file.
         given["own_files"] = [
             path
@@ -540,6 +547,47 @@ def add(component: Component, dest: Path, *, preview: bool = False) -> AdoptResu
         {},
         answers != previous,
         owned=previous.own_jobs,
+    )
+
+
+def _turn_on(
+    project: Path,
+    version: str,
+    component: Component,
+    data: dict[str, object],
+    preview: bool,
+) -> AdoptResult:
+    """Turn ``component`` on in a project ``mlrig new`` made: its answers ``data`` changed
+    by an update at its own template ``version``."""
+    result = update(project, to=version, data=data, preview=preview)
+    actions = tuple(
+        FileAction(
+            change.path,
+            "write" if change.status == "added" or change.path == ANSWERS_FILE else "merge",
+            notes=("deleted",) if change.status == "deleted" else (),
+            problems=("conflicts with your edits",) if change.status == "conflict" else (),
+        )
+        for change in result.changes
+    )
+    conflicts = tuple(
+        Finding("merge", f"{path}: conflicts with your edits (inline markers); resolve them")
+        for path in result.conflicts
+    )
+    answers = resolve_answers(
+        {**load_answers_file(project / ANSWERS_FILE), **data},
+        project_default=project.name,
+        use_defaults=True,
+    )
+    return AdoptResult(
+        project,
+        version,
+        answers,
+        None,
+        {},
+        component,
+        actions,
+        (*result.findings, *conflicts),
+        preview,
     )
 
 
@@ -768,6 +816,11 @@ def _plan(
                 if not jobs:
                     plan.extend([other] if other and not merge_all else [])
                     continue
+                if merge_all and component_of(rel) == component and other is None:
+                    # The component's own pipeline, missing from a managed repository,
+                    # comes whole, as `new` renders it with the recorded answers: the
+                    # jobs of other components that those answers turn on included.
+                    jobs = None
             elif component_of(rel) != component:
                 plan.extend([other] if other and not merge_all else [])
                 continue

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlrig._record import read_record, refuse_ahead
-from mlrig.templates import builtin_bundle, is_builtin, template_versions
+from mlrig.templates import is_builtin, template_source, template_versions
 
 __all__ = ["CheckResult", "check"]
 
@@ -51,7 +51,7 @@ def check(dest: Path) -> CheckResult:
     """
     project = Path(os.path.abspath(dest))
     record = read_record(project, command="check")
-    source = str(builtin_bundle()) if is_builtin(record.src_path) else record.src_path
+    source = template_source(record.src_path)
     versions = template_versions(source)
     refuse_ahead(project, record, versions, builtin=is_builtin(record.src_path))
     return CheckResult(project, source, record.version, versions[-1])

@@ -45,7 +45,7 @@ from mlrig._record import (
 )
 from mlrig._repo import Repo, scan
 from mlrig.errors import InvalidInputError, MlrigError
-from mlrig.templates import builtin_bundle, is_builtin, template_versions
+from mlrig.templates import is_builtin, template_source, template_versions
 from mlrig.validate import Check, collect_checks, start_checks
 
 __all__ = [
@@ -479,7 +479,7 @@ def _template_status(project: Path, files: RepoFiles) -> tuple[bool, TemplateSta
         record = read_record(project)
     except MlrigError as exc:
         return True, TemplateStatus("", "", None, None, str(exc))
-    source = str(builtin_bundle()) if is_builtin(record.src_path) else record.src_path
+    source = template_source(record.src_path)
     try:
         versions = template_versions(source)
         refuse_ahead(project, record, versions, builtin=is_builtin(record.src_path))

@@ -16,12 +16,13 @@ from pathlib import Path
 from mlrig._credentials import without_credentials
 from mlrig._git import commit_all, find_git, run_git
 from mlrig._progress import Progress, silent
-from mlrig._record import ANSWERS_FILE, point_at
+from mlrig._record import ANSWERS_FILE, write_src_path
 from mlrig._version import __version__
 from mlrig.answers import QUESTIONS, Answers
 from mlrig.config import Config
 from mlrig.errors import EnvironmentProblem, InvalidInputError
 from mlrig.templates import (
+    BUILTIN_URL,
     NEVER_RENDERED,
     TRUST_HINT,
     TemplateInfo,
@@ -354,6 +355,10 @@ def render_template(
     if info is None:
         # The built-in template runs no code, and its answers are already valid.
         copy(unsafe=False)
+        if source == str(builtin_bundle()):
+            # copier recorded this installation's bundle; the project records the URL
+            # every machine shares (see BUILTIN_URL).
+            write_src_path(out / ANSWERS_FILE, BUILTIN_URL)
         return
     from copier.errors import CopierError, ForbiddenPathError, UnsafeTemplateError
     from plumbum import ProcessExecutionError
@@ -392,7 +397,7 @@ def render_template(
     recorded = without_credentials(source)
     if recorded != source and (out / ANSWERS_FILE).is_file():
         # A token in the answers file would be committed and pushed with the project.
-        point_at(out, recorded)
+        write_src_path(out / ANSWERS_FILE, recorded)
 
 
 def builtin_presets(config: Config, *, overridden: Collection[str] = ()) -> dict[str, object]:

@@ -22,7 +22,7 @@ import signal
 import subprocess
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -42,13 +42,20 @@ from mlrig._git import (
     toplevel,
 )
 from mlrig._progress import Progress, silent
-from mlrig._record import ANSWERS_FILE, point_at, read_record, refuse_ahead, require_project
+from mlrig._record import (
+    ANSWERS_FILE,
+    read_record,
+    refuse_ahead,
+    require_project,
+    write_src_path,
+)
 from mlrig.errors import EnvironmentProblem, Interrupted, InvalidInputError
 from mlrig.templates import (
+    BUILTIN_URL,
     NEVER_RENDERED,
-    builtin_bundle,
     check_rendered,
     is_builtin,
+    template_source,
     template_versions,
 )
 from mlrig.validate import Finding, new_findings, validate_pipelines
@@ -94,13 +101,7 @@ class UpdateResult:
         conflicts) or ``updated``; ``applied`` says whether the project was changed
         (false for a preview), ``findings`` what the merged pipelines got wrong.
         """
-        status = (
-            "current"
-            if self.from_version == self.to_version
-            else "conflicts"
-            if self.conflicts
-            else "updated"
-        )
+        status = "current" if not self.changes else "conflicts" if self.conflicts else "updated"
         return {
             "project": str(self.project),
             "template": self.template,
@@ -118,12 +119,21 @@ def update(
     dest: Path,
     *,
     to: str | None = None,
+    data: Mapping[str, object] | None = None,
     preview: bool = False,
     conflict: ConflictMode = "inline",
     trust: bool = False,
     progress: Progress = silent,
 ) -> UpdateResult:
     """Update the project in ``dest`` to template version ``to`` (default: the newest).
+
+    ``data`` changes answers (raw values, as ``-d KEY=VALUE`` gives them): copier's
+    3-way update renders the new version with them, so the project's own edits are
+    kept and the rest comes out as ``mlrig new`` with those answers would make it.
+    For the built-in template they are validated like ``new``'s; a custom template's
+    copier validates them. ``--to`` the current version changes only the answers.
+    A project that records the built-in template by the path of an installed bundle
+    (made by mlrig 0.3 or earlier) is moved to :data:`~mlrig.templates.BUILTIN_URL`.
 
     ``trust`` lets the template run its tasks, migrations and Jinja extensions.
     ``progress`` is called as each phase starts (listing versions, merging, validating).
@@ -133,8 +143,9 @@ def update(
 
     Raises :class:`InvalidInputError` for a folder that is not a project (the
     error names the project's root when it is inside one), a project that is not
-    in git or has no usable answers file, or asks for a version that does not exist or is older
-    (or records one newer than the template's newest);
+    in git or has no usable answers file, or asks for a version that does not exist
+    or is older (or records one newer than the template's newest), and for an
+    invalid answer;
     :class:`EnvironmentProblem` for uncommitted changes, a merge or rebase in
     progress, or an unreachable template; :class:`Interrupted` on Ctrl-C.
     Conflicts are reported in the result, not raised.
@@ -152,13 +163,17 @@ def update(
         return resumed
     record = read_record(project)
     builtin = is_builtin(record.src_path)
-    source = str(builtin_bundle()) if builtin else record.src_path
+    source = template_source(record.src_path)
+    changed_answers = _answers_data(project, data or {}) if builtin else dict(data or {})
     progress("listing the template's versions")
     versions = template_versions(source)
     refuse_ahead(project, record, versions, builtin=builtin)
     target = _target_version(to, versions, record.version)
-    if target == record.version:
-        return UpdateResult(project, source, record.version, target, (), False, ())
+    rerender = target != record.version or bool(changed_answers)
+    # What the answers file must record: the URL every machine shares, never a token.
+    recorded = BUILTIN_URL if builtin else without_credentials(record.src_path)
+    if not rerender and recorded == record.src_path:
+        return UpdateResult(project, recorded, record.version, target, (), False, ())
     dirty = run_git(project, "status", "--porcelain", "--untracked-files=all", "--", ".")
     if dirty:
         first = dirty.splitlines()[0].split(maxsplit=1)[-1]
@@ -178,19 +193,21 @@ def update(
             _temporary_files_in(scratch),
         ):
             copy = worktree / subdir
-            if source != record.src_path:
-                point_at(copy, source)
-                commit_all(worktree, "mlrig: use the installed built-in template")
-            crlf = _to_lf(copy)
-            if crlf:
-                commit_all(worktree, "mlrig: LF line endings for the merge")
-            progress(f"merging template {record.version} -> {target} with your changes (copier)")
-            _copier_update(copy, target, name=project.name, trust=trust)
-            recorded = without_credentials(record.src_path)
-            if recorded != record.src_path:
-                # Recorded by an older mlrig; a token must not stay in the project's history.
-                point_at(copy, recorded)
-            _to_crlf(crlf)
+            if rerender:
+                if source != record.src_path:
+                    write_src_path(copy / ANSWERS_FILE, source)
+                    commit_all(worktree, "mlrig: use the installed built-in template")
+                crlf = _to_lf(copy)
+                if crlf:
+                    commit_all(worktree, "mlrig: LF line endings for the merge")
+                progress(
+                    f"merging template {record.version} -> {target} with your changes (copier)"
+                )
+                _copier_update(copy, target, name=project.name, trust=trust, data=changed_answers)
+                _to_crlf(crlf)
+            # copier recorded what it rendered from (the installed bundle, or a URL an
+            # older mlrig kept a token in): a machine path or a token must not be committed.
+            write_src_path(copy / ANSWERS_FILE, recorded)
             conflicts = _settle_conflicts(worktree, subdir, conflict)
             run_git(worktree, "add", "--all")
             conflicts |= _settle_binaries(
@@ -213,7 +230,7 @@ def update(
                 findings = new_findings(before, findings)
             result = UpdateResult(
                 project,
-                source,
+                recorded,
                 record.version,
                 target,
                 changes,
@@ -304,8 +321,33 @@ def _to_crlf(paths: list[Path]) -> None:
                 path.write_bytes(data.replace(b"\n", b"\r\n"))
 
 
-def _copier_update(copy: Path, version: str, *, name: str, trust: bool = False) -> None:
-    """copier's 3-way update of ``copy`` (of project ``name``); conflicts are left inline."""
+def _answers_data(project: Path, data: Mapping[str, object]) -> dict[str, object]:
+    """The changed answers of a built-in-template project, as copier data.
+
+    Each is validated against the project's recorded answers, as ``mlrig new``
+    validates its own (:func:`~mlrig.answers.resolve_answers`).
+    """
+    if not data:
+        return {}
+    from mlrig.answers import load_answers_file, resolve_answers
+
+    recorded = load_answers_file(project / ANSWERS_FILE)
+    answers = resolve_answers(
+        {**recorded, **data}, project_default=project.name, use_defaults=True
+    ).to_data()
+    return {name: answers[name] for name in data}
+
+
+def _copier_update(
+    copy: Path,
+    version: str,
+    *,
+    name: str,
+    trust: bool = False,
+    data: Mapping[str, object] | None = None,
+) -> None:
+    """copier's 3-way update of ``copy`` (of project ``name``) with the changed answers
+    ``data``; conflicts are left inline."""
     # Imported here: copier takes most of a second to import.
     from copier import run_update
 
@@ -316,6 +358,7 @@ def _copier_update(copy: Path, version: str, *, name: str, trust: bool = False) 
         run_update(
             str(copy),
             vcs_ref=version,
+            data=dict(data or {}),
             overwrite=True,
             defaults=True,
             skip_answered=True,
@@ -347,6 +390,12 @@ def _copier_errors(name: str) -> Iterator[None]:
         ) from None
     except CopierError as exc:
         raise EnvironmentProblem(f"copier could not update {name}: {exc}") from None
+    except ValueError as exc:
+        # How copier reports an answer (-d) its template's validator or choices refuse.
+        problem = " ".join(str(exc).split())
+        raise InvalidInputError(
+            f"invalid answer for the template of {name}: {problem}; give a value it accepts"
+        ) from None
     except ProcessExecutionError as exc:
         detail = str(exc.stderr).strip().splitlines()
         raise EnvironmentProblem(
