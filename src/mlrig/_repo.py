@@ -47,7 +47,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from mlrig._files import MAX_ALIASED_IN_REPO, check_yaml_shape, read_bytes
 from mlrig._yamlmerge import GITLAB_KEYWORDS
+from mlrig.errors import InvalidInputError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -348,6 +350,8 @@ class _Reader:
         self.root = root
         self.files = files
         self._cache: dict[str, str | None] = {}
+        #: Why each file that could not be read was not (one line, without its path).
+        self.unread: dict[str, str] = {}
 
     def text(self, path: str) -> str | None:
         if path not in self._cache:
@@ -357,12 +361,10 @@ class _Reader:
     def _load(self, path: str) -> str | None:
         if path not in self.files:
             return None
-        full = self.root / path
         try:
-            if full.is_symlink() or not full.is_file() or full.stat().st_size > MAX_BYTES:
-                return None
-            data = full.read_bytes()
-        except OSError:
+            data = read_bytes(self.root / path, what=path, limit=MAX_BYTES, root=self.root)
+        except InvalidInputError as exc:
+            self.unread[path] = str(exc).removeprefix(f"{path} ")
             return None
         return data.decode("utf-8", errors="replace").replace("\r\n", "\n")
 
@@ -438,18 +440,20 @@ def _loader() -> type:
 
 
 def _load_yaml(reader: _Reader, path: str) -> object:
-    """One YAML file, parsed safely; ValueError with a one-line reason."""
+    """One YAML file, parsed safely; ValueError with a one-line reason.
+
+    Aliases standing for more values than :mod:`mlrig._files` allows a repository's
+    file are refused before the loader builds (or a caller walks) them.
+    """
     import yaml
 
-    full = reader.root / path
-    try:
-        if full.stat().st_size > MAX_BYTES:
-            raise ValueError("too big to be a pipeline (over 1 MB)")
-    except OSError:
-        raise ValueError("cannot be read") from None
     text = reader.text(path)
     if text is None:
-        raise ValueError("cannot be read")
+        raise ValueError(reader.unread.get(path, "cannot be read"))
+    try:
+        check_yaml_shape(text, what=path, max_aliased=MAX_ALIASED_IN_REPO)
+    except InvalidInputError as exc:
+        raise ValueError(str(exc).removeprefix(f"{path} ")) from None
     loader = _loader()(text)
     loader.mlrig_file = path
     try:

@@ -742,7 +742,7 @@ def _plan(
                     FileAction(rel, "keep", notes=("your own workflow: mlrig merges nothing in",))
                 )
                 continue
-            user = read_pipeline(target, rel)
+            user = read_pipeline(target, rel, root=project)
             ours = source.read_text(encoding="utf-8")
             if rel == ".gitlab-ci.yml":
                 # The jobs of its local includes (the repository model resolves them).

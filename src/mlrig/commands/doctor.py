@@ -25,6 +25,7 @@ from mlrig._doctor_scan import (
     LargeFile,
     RepoFiles,
     Secret,
+    Texts,
     dependencies,
     large_files,
     list_files,
@@ -34,9 +35,10 @@ from mlrig._doctor_scan import (
     start_secret_scan,
     test_suite,
 )
+from mlrig._files import read_text
 from mlrig._git import run_git
 from mlrig._record import ANSWERS_FILE, read_record, refuse_ahead, versions_behind
-from mlrig._repo import Repo, scan
+from mlrig._repo import MAX_BYTES, Repo, scan
 from mlrig.errors import InvalidInputError, MlrigError
 from mlrig.templates import builtin_bundle, is_builtin, template_versions
 from mlrig.validate import Check, collect_checks, start_checks
@@ -69,6 +71,7 @@ IMPACT = (
     "stage-cannot-run",
     "ci-python",
     "ci-unparsable",
+    "files-unreadable",
     "dependencies-unpinned",
     "dependencies-undeclared",
     "template-behind",
@@ -159,6 +162,9 @@ class DoctorReport:
     findings: tuple[DoctorFinding, ...] = field(default=())
     #: The repository model the CI facts and stage checks come from.
     repo: Repo | None = None
+    #: Why each file doctor could not read (a symlink out of the repository or to a
+    #: device, a FIFO, a file over the size bound) was skipped, by path.
+    unread: tuple[tuple[str, str], ...] = ()
 
     @property
     def has_high(self) -> bool:
@@ -345,14 +351,15 @@ def doctor(dest: Path, *, size_limit: int = DEFAULT_SIZE_LIMIT) -> DoctorReport:
             children.append(secret_scan)
             repo = scan(project, files)
             ci = find_ci(repo)
-            tests = test_suite(project, paths)
+            texts = Texts(project)
+            tests = test_suite(texts, paths)
             config = [p for p in paths if _CONFIG.fullmatch(p.rpartition("/")[2])]
-            found_notebooks, tested = notebooks(project, paths, [*tests.files, *ci.files, *config])
+            found_notebooks, tested = notebooks(texts, paths, [*tests.files, *ci.files, *config])
             report = DoctorReport(
                 project=project,
                 ci=ci,
                 tests=tests,
-                dependencies=dependencies(project, paths),
+                dependencies=dependencies(texts, paths),
                 dockerfiles=dockerfiles,
                 hadolint=(),
                 workflow_security=(),
@@ -365,6 +372,7 @@ def doctor(dest: Path, *, size_limit: int = DEFAULT_SIZE_LIMIT) -> DoctorReport:
                 skipped=skipped,
                 python_files=sum(p.endswith(".py") for p in paths),
                 repo=repo,
+                unread=tuple(sorted(texts.unread.items())),
             )
             tools = collect_checks(running)
             managed, template = template_future.result()
@@ -542,6 +550,19 @@ def _ci_findings(report: DoctorReport) -> list[DoctorFinding]:
                 tuple(p.split(":", 1)[0] for p in ci.problems),
             )
         )
+    if report.unread:
+        paths = tuple(path for path, _ in report.unread)
+        found.append(
+            DoctorFinding(
+                "files-unreadable",
+                "medium",
+                f"{_n(len(paths), 'file')} mlrig cannot read",
+                "; ".join(why for _, why in report.unread[:_MAX_LISTED])
+                + ". What they hold is not checked.",
+                "replace with a regular file inside the repository, or remove",
+                paths,
+            )
+        )
     if not ci.files:
         found.append(
             DoctorFinding(
@@ -633,9 +654,12 @@ def _ci_findings(report: DoctorReport) -> list[DoctorFinding]:
 
 
 def _read(report: DoctorReport, path: str) -> str:
+    # A pipeline mlrig cannot read is in the model's ci_problems already.
     try:
-        return (report.project / path).read_text(encoding="utf-8", errors="replace")
-    except OSError:
+        return read_text(
+            report.project / path, what=path, limit=MAX_BYTES, root=report.project
+        )
+    except InvalidInputError:
         return ""
 
 
