@@ -330,4 +330,3 @@ def _loose_requirements(text: str) -> list[str]:
         if not _PINNED.search(requirement):
             loose.append(requirement)
     return loose
-

@@ -43,9 +43,7 @@ MAX_ALIASED_IN_REPO = 100_000
 _UNICODE_BREAKS = frozenset("\x85\u2028\u2029")
 
 
-def read_bytes(
-    path: Path, *, what: str, limit: int = MAX_BYTES, root: Path | None = None
-) -> bytes:
+def read_bytes(path: Path, *, what: str, limit: int = MAX_BYTES, root: Path | None = None) -> bytes:
     """The bytes of the regular file at ``path``, at most ``limit`` of them.
 
     ``what`` names the file in messages, e.g. ``"answers file a.yml"``. A symlink
@@ -90,9 +88,7 @@ def _size(count: int) -> str:
     return f"{count / 2**20:.1f} MB" if count >= 2**20 else f"{count // 1024} KiB"
 
 
-def read_text(
-    path: Path, *, what: str, limit: int = MAX_BYTES, root: Path | None = None
-) -> str:
+def read_text(path: Path, *, what: str, limit: int = MAX_BYTES, root: Path | None = None) -> str:
     """The UTF-8 text of the file at ``path``, read as :func:`read_bytes` reads it.
 
     Raises :class:`InvalidInputError` as :func:`read_bytes` does, and when the

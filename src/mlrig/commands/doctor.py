@@ -656,9 +656,7 @@ def _ci_findings(report: DoctorReport) -> list[DoctorFinding]:
 def _read(report: DoctorReport, path: str) -> str:
     # A pipeline mlrig cannot read is in the model's ci_problems already.
     try:
-        return read_text(
-            report.project / path, what=path, limit=MAX_BYTES, root=report.project
-        )
+        return read_text(report.project / path, what=path, limit=MAX_BYTES, root=report.project)
     except InvalidInputError:
         return ""
 
