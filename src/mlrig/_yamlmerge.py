@@ -479,7 +479,8 @@ def _document_end(lines: list[str]) -> int:
             if content or line.startswith("..."):
                 return number
             continue
-        if line.strip() and not _is_comment(line):
+        # A directive (%YAML, %TAG) stands before the document's `---`, outside it.
+        if line.strip() and not _is_comment(line) and (content or not line.startswith("%")):
             content = True
     return len(lines)
 
