@@ -39,6 +39,8 @@ MAX_ALIASED = 1000
 #: templates through anchors (``<<: *defaults`` in every job); a "billion laughs"
 #: stands for a billion values, and 100,000 are walked in well under a second.
 MAX_ALIASED_IN_REPO = 100_000
+# Each parser event class's role in _check_shape, looked up once per class.
+_ROLES: dict[type, str] = {}
 # YAML 1.1 line breaks besides "\n" and "\r", which PyYAML writes raw in single quotes.
 _UNICODE_BREAKS = frozenset("\x85\u2028\u2029")
 
@@ -132,30 +134,38 @@ def check_yaml_shape(text: str, *, what: str, max_aliased: int = MAX_ALIASED) ->
     (:data:`MAX_ALIASED_IN_REPO` for a repository's files). A syntax error stops
     the check quietly: the caller's parser reports it in its own words.
     """
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
+    import yaml
 
+    # PyYAML's C parser streams the events of a large pipeline in milliseconds.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        _check_shape(YAML(typ="safe", pure=True).parse(text), what, max_aliased)
-    except YAMLError:
+        _check_shape(yaml.parse(text, Loader=loader), what, max_aliased)
+    except yaml.YAMLError:
         return
 
 
-def _check_shape(events: Iterable[Any], what: str, max_aliased: int) -> None:
-    """Refuse deep nesting and large alias expansions while the parser streams events."""
-    from ruamel.yaml.events import (
-        AliasEvent,
-        CollectionEndEvent,
-        CollectionStartEvent,
-        ScalarEvent,
-    )
+def _role(kind: type) -> str:
+    """Which of the events :func:`_check_shape` counts ``kind`` is, in ruamel.yaml or PyYAML."""
+    if kind not in _ROLES:
+        names = {base.__name__ for base in kind.__mro__}
+        roles = ("CollectionStartEvent", "CollectionEndEvent", "ScalarEvent", "AliasEvent")
+        _ROLES[kind] = next((role for role in roles if role in names), "")
+    return _ROLES[kind]
 
+
+def _check_shape(events: Iterable[Any], what: str, max_aliased: int) -> None:
+    """Refuse deep nesting and large alias expansions while a parser streams events.
+
+    ``events`` come from ruamel.yaml's or PyYAML's parser: their event classes share
+    names and attributes.
+    """
     # Each open collection's anchor and expanded size; each anchor's expanded size.
     open_: list[tuple[str | None, list[int]]] = []
     sizes: dict[str, int] = {}
     aliased = 0
     for event in events:
-        if isinstance(event, CollectionStartEvent):
+        role = _role(type(event))
+        if role == "CollectionStartEvent":
             open_.append((event.anchor, [1]))
             if len(open_) > MAX_DEPTH:
                 raise InvalidInputError(
@@ -163,11 +173,11 @@ def _check_shape(events: Iterable[Any], what: str, max_aliased: int) -> None:
                     "limit for a file mlrig reads"
                 )
             continue
-        if isinstance(event, CollectionEndEvent):
+        if role == "CollectionEndEvent":
             anchor, (size,) = open_.pop()
-        elif isinstance(event, ScalarEvent):
+        elif role == "ScalarEvent":
             anchor, size = event.anchor, 1
-        elif isinstance(event, AliasEvent):
+        elif role == "AliasEvent":
             anchor, size = None, sizes.get(event.anchor, 1)
             aliased += size
             if aliased > max_aliased:
