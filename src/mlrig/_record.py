@@ -44,7 +44,10 @@ def read_record(project: Path) -> TemplateRecord:
     plain = dict(_PLAIN_KEY.findall(text))
     if "_src_path" in plain and "_commit" in plain and not _TOP_LEVEL_FLOW.search(text):
         return TemplateRecord(plain["_src_path"], plain["_commit"])
-    data = load_yaml(text, what=str(path))
+    try:
+        data = load_yaml(text, what=str(path))
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"{exc}; restore it with git") from None
     if not isinstance(data, dict):
         raise InvalidInputError(f"{path} is not a YAML mapping; restore it with git")
     src, version = data.get("_src_path"), data.get("_commit")
