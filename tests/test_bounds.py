@@ -125,6 +125,27 @@ def test_doctor_names_a_makefile_that_leads_to_dev_zero_instead_of_reading_it(
     assert "Makefile is a symlink to /dev/zero, outside the repository" in unreadable["detail"]
 
 
+@pytest.mark.parametrize(
+    ("path", "finding"),
+    [(".github/workflows/ci.yml", "ci-unparsable"), ("Dockerfile", "files-unreadable")],
+    ids=["workflow", "dockerfile"],
+)
+def test_doctor_never_hands_a_linter_a_file_that_leads_to_dev_zero(
+    tmp_path: Path, path: str, finding: str
+) -> None:
+    # zizmor and hadolint would read the device without end.
+    repo = make_repo(tmp_path / "r", {"tests/test_a.py": "def test_a(): pass\n"})
+    (repo / path).parent.mkdir(parents=True, exist_ok=True)
+    (repo / path).symlink_to("/dev/zero")
+
+    proc = _mlrig("doctor", "--json", str(repo))
+
+    assert proc.stderr == ""  # a report, not a crash
+    found = {f["id"]: f for f in json.loads(proc.stdout)["findings"]}
+    assert found[finding]["paths"] == [path]
+    assert "is a symlink to /dev/zero, outside the repository" in found[finding]["detail"]
+
+
 def test_doctor_reads_a_symlink_inside_the_repository_and_never_one_leading_out(
     tmp_path: Path,
 ) -> None:

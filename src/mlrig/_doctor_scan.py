@@ -273,6 +273,11 @@ class Texts:
         """The text of ``path``, undecodable bytes replaced; empty when it cannot be read."""
         return self.data(path).decode("utf-8", errors="replace")
 
+    def readable(self, path: str) -> bool:
+        """Whether ``path`` can be read within the bounds: only such a file goes to a linter."""
+        self.data(path)
+        return path not in self.unread
+
 
 def test_suite(texts: Texts, paths: Iterable[str]) -> FoundTests:
     """The test files among ``paths`` and how many test functions they define."""

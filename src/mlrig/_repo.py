@@ -240,6 +240,9 @@ class Repo:
     metrics_file: Command | None
     _ignored: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
     git: bool = True
+    #: The files the scan could not read (a symlink out of the repository or to a
+    #: device, a FIFO, over :data:`MAX_BYTES`), each with the one-line reason.
+    unread: tuple[tuple[str, str], ...] = ()
 
     def ignored(self, path: str) -> bool:
         """Whether git ignores ``path`` (relative), tracked or not: never write there."""
@@ -350,7 +353,7 @@ class _Reader:
         self.root = root
         self.files = files
         self._cache: dict[str, str | None] = {}
-        #: Why each file that could not be read was not (one line, without its path).
+        #: Why each file that could not be read was not, in one line.
         self.unread: dict[str, str] = {}
 
     def text(self, path: str) -> str | None:
@@ -364,7 +367,7 @@ class _Reader:
         try:
             data = read_bytes(self.root / path, what=path, limit=MAX_BYTES, root=self.root)
         except InvalidInputError as exc:
-            self.unread[path] = str(exc).removeprefix(f"{path} ")
+            self.unread[path] = str(exc)
             return None
         return data.decode("utf-8", errors="replace").replace("\r\n", "\n")
 
@@ -449,7 +452,7 @@ def _load_yaml(reader: _Reader, path: str) -> object:
 
     text = reader.text(path)
     if text is None:
-        raise ValueError(reader.unread.get(path, "cannot be read"))
+        raise ValueError(reader.unread.get(path, "cannot be read").removeprefix(f"{path} "))
     try:
         check_yaml_shape(text, what=path, max_aliased=MAX_ALIASED_IN_REPO)
     except InvalidInputError as exc:
@@ -2572,6 +2575,7 @@ def scan(root: Path, listing: RepoFiles | None = None) -> Repo:
         metrics_file=metrics,
         _ignored=temp._ignored,
         git=listing_git,
+        unread=tuple(sorted(reader.unread.items())),
     )
 
 

@@ -337,7 +337,11 @@ def doctor(dest: Path, *, size_limit: int = DEFAULT_SIZE_LIMIT) -> DoctorReport:
     paths = files.all
     dockerfiles = tuple(p for p in paths if _DOCKERFILE.fullmatch(p))
     workflows = [p for p in paths if re.fullmatch(r"\.github/workflows/[^/]+\.ya?ml", p)]
-    checks = _checks(dockerfiles, workflows)
+    texts = Texts(project)
+    # A linter would read a file that leads to /dev/zero, or out of the repository, too.
+    checks = _checks(
+        tuple(filter(texts.readable, dockerfiles)), list(filter(texts.readable, workflows))
+    )
     # hadolint and zizmor run in their processes, and `git ls-remote` on the template
     # (maybe a remote URL) in a thread, while the files are scanned here.
     running = start_checks(project, checks, require=False)
@@ -351,7 +355,6 @@ def doctor(dest: Path, *, size_limit: int = DEFAULT_SIZE_LIMIT) -> DoctorReport:
             children.append(secret_scan)
             repo = scan(project, files)
             ci = find_ci(repo)
-            texts = Texts(project)
             tests = test_suite(texts, paths)
             config = [p for p in paths if _CONFIG.fullmatch(p.rpartition("/")[2])]
             found_notebooks, tested = notebooks(texts, paths, [*tests.files, *ci.files, *config])
@@ -372,7 +375,7 @@ def doctor(dest: Path, *, size_limit: int = DEFAULT_SIZE_LIMIT) -> DoctorReport:
                 skipped=skipped,
                 python_files=sum(p.endswith(".py") for p in paths),
                 repo=repo,
-                unread=tuple(sorted(texts.unread.items())),
+                unread=_unread(repo, texts),
             )
             tools = collect_checks(running)
             managed, template = template_future.result()
@@ -651,6 +654,13 @@ def _ci_findings(report: DoctorReport) -> list[DoctorFinding]:
             )
         )
     return found
+
+
+def _unread(repo: Repo, texts: Texts) -> tuple[tuple[str, str], ...]:
+    """The files the scans could not read, but for pipelines (``ci-unparsable`` names those)."""
+    pipelines = {problem.split(":", 1)[0] for problem in repo.ci_problems}
+    unread = {**dict(repo.unread), **texts.unread}
+    return tuple(sorted((p, why) for p, why in unread.items() if p not in pipelines))
 
 
 def _read(report: DoctorReport, path: str) -> str:
