@@ -13,8 +13,8 @@ ignored; a folder that is not a git work tree is walked, skipping hidden and
 virtual-environment folders), through :mod:`mlrig._files`' bounded reader: files
 over :data:`MAX_BYTES`, devices, FIFOs and symlinks that lead out of the repository
 are never read (:attr:`Repo.unread` names them), and YAML aliases that stand for
-too many values are refused before they are built. Nothing of the repository is executed: commands are checked with
-``bash -n`` (parse only), all in one process.
+too many values are refused before they are built. Nothing of the repository is
+executed: commands are checked with ``bash -n`` (parse only), all in one process.
 
 Classification is by what a command runs (``pytest`` is a test, ``ruff`` a lint,
 ``python -m pkg.train`` or ``dvc repro`` a training run), following task-runner
