@@ -329,7 +329,7 @@ def _huge(repo: Path) -> str:
     with (repo / ".github/workflows/ci.yml").open("ab") as handle:
         handle.write(b"#" * (5 * 1024 * 1024))
     commit_project(repo, "huge")
-    return ".github/workflows/ci.yml is 5.0 MB, too large"
+    return ".github/workflows/ci.yml is 5.0 MB, larger than 5.0 MB"
 
 
 def _symlink_out(repo: Path) -> str:

@@ -383,14 +383,18 @@ def test_a_missing_validator_is_a_low_finding_not_an_error(
     assert "dockerfile-lint" not in ids(report)
 
 
-def test_yaml_alias_bomb_is_parsed_without_blowing_up(tmp_path: Path) -> None:
+def test_yaml_alias_bomb_is_reported_not_expanded(tmp_path: Path) -> None:
     levels = ["a: &a [pytest, pytest, pytest, pytest, pytest, pytest, pytest, pytest]"]
     levels += [
         f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join([f'*{chr(97 + i)}'] * 8)}]" for i in range(8)
     ]
     text = ".bomb:\n" + "".join(f"  {line}\n" for line in levels) + "test:\n  script: *i\n"
     repo = make_repo(tmp_path / "r", {".gitlab-ci.yml": text})
-    assert doctor(repo).ci.covered("tests") == ("test",)
+    report = doctor(repo)
+    assert report.ci.covered("tests") == ()
+    unparsable = finding(report, "ci-unparsable")
+    assert "aliases that stand for more than 100000 values" in unparsable.detail
+    assert unparsable.paths == (".gitlab-ci.yml",)
 
 
 def test_job_names_match_whole_name_parts_only(tmp_path: Path) -> None:

@@ -243,7 +243,7 @@ def test_not_a_git_repository(tmp_path: Path) -> None:
     ("content", "message"),
     [
         (None, "has no .copier-answers.yml"),
-        ("_src_path: [unclosed\n", "cannot read"),
+        ("_src_path: [unclosed\n", "is not valid YAML"),
         ("- a list\n", "is not a YAML mapping"),
         ("project: x\n", "records no template"),
         ("_src_path: /somewhere\nproject: x\n", "records no template version"),

@@ -5,7 +5,9 @@ that are not ignored), so gitignored folders such as ``.venv`` or a data cache a
 never entered. Sizes come from one ``lstat`` per file; only files over the size
 limit are confirmed against the blob git stores (a Git LFS pointer is small).
 Secrets are searched by ``git grep`` (threaded, in C, binary files skipped) for
-candidate lines, which are then matched exactly here.
+candidate lines, which are then matched exactly here. The few files read here are
+read through :class:`Texts`: bounded, and never through a symlink that leads out
+of the repository.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from mlrig._files import read_bytes
 from mlrig._git import find_git
-from mlrig._repo import RepoFiles, list_files
+from mlrig._repo import MAX_BYTES, RepoFiles, list_files
+from mlrig.errors import InvalidInputError
 
 __all__ = [
     "Dependencies",
@@ -26,6 +30,7 @@ __all__ = [
     "LargeFile",
     "RepoFiles",
     "Secret",
+    "Texts",
     "dependencies",
     "large_files",
     "list_files",
@@ -242,20 +247,47 @@ def _is_placeholder(kind: str, match: re.Match[bytes]) -> bool:
     )
 
 
-def test_suite(root: Path, paths: Iterable[str]) -> FoundTests:
+class Texts:
+    """The repository's files as the scans read them, each within :mod:`mlrig._files`' bounds.
+
+    A file that cannot be read (a symlink out of the repository or to a device, a
+    FIFO, over :data:`~mlrig._repo.MAX_BYTES`) reads as empty, and :attr:`unread`
+    maps its path to the one-line reason, so that doctor can name it.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.unread: dict[str, str] = {}
+
+    def data(self, path: str) -> bytes:
+        """The bytes of ``path`` (relative to the root); empty when it cannot be read."""
+        if not os.path.lexists(self.root / path):
+            return b""  # deleted since git listed it: nothing to name
+        try:
+            return read_bytes(self.root / path, what=path, limit=MAX_BYTES, root=self.root)
+        except InvalidInputError as exc:
+            self.unread.setdefault(path, str(exc))
+            return b""
+
+    def text(self, path: str) -> str:
+        """The text of ``path``, undecodable bytes replaced; empty when it cannot be read."""
+        return self.data(path).decode("utf-8", errors="replace")
+
+    def readable(self, path: str) -> bool:
+        """Whether ``path`` can be read within the bounds: only such a file goes to a linter."""
+        self.data(path)
+        return path not in self.unread
+
+
+def test_suite(texts: Texts, paths: Iterable[str]) -> FoundTests:
     """The test files among ``paths`` and how many test functions they define."""
     files = tuple(p for p in paths if _TEST_FILE.search(p))
-    count = 0
-    for path in files:
-        try:
-            count += len(_TEST_FUNCTION.findall((root / path).read_bytes()))
-        except OSError:
-            continue
+    count = sum(len(_TEST_FUNCTION.findall(texts.data(path))) for path in files)
     return FoundTests(files, count)
 
 
 def notebooks(
-    root: Path, paths: Iterable[str], runner_texts: Iterable[str]
+    texts: Texts, paths: Iterable[str], runner_texts: Iterable[str]
 ) -> tuple[tuple[str, ...], bool]:
     """The notebooks among ``paths``, and whether anything executes them in tests.
 
@@ -265,17 +297,11 @@ def notebooks(
     found = tuple(p for p in paths if p.endswith(".ipynb") and ".ipynb_checkpoints/" not in f"/{p}")
     if not found:
         return found, False
-    for path in runner_texts:
-        try:
-            text = (root / path).read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            continue
-        if _NOTEBOOK_RUNNERS.search(text):
-            return found, True
-    return found, False
+    tested = any(_NOTEBOOK_RUNNERS.search(texts.text(path)) for path in runner_texts)
+    return found, tested
 
 
-def dependencies(root: Path, paths: Sequence[str]) -> Dependencies:
+def dependencies(texts: Texts, paths: Sequence[str]) -> Dependencies:
     """How the project pins its dependencies (see :class:`Dependencies`)."""
     # Path handling here is plain string work: it runs over every file of the repository.
     names = [(p, p.rpartition("/")[2]) for p in paths]
@@ -285,10 +311,10 @@ def dependencies(root: Path, paths: Sequence[str]) -> Dependencies:
     requirements = tuple(p for p in paths if "requirements" in p and _REQUIREMENTS.fullmatch(p))
     loose: list[str] = []
     for path in requirements:
-        loose.extend(f"{path}: {req}" for req in _loose_requirements(root / path))
+        loose.extend(f"{path}: {req}" for req in _loose_requirements(texts.text(path)))
     declared = [p for p, name in names if name in _DECLARING]
     for path in (p for p, name in names if name == "pyproject.toml"):
-        text = _text(root / path)
+        text = texts.text(path)
         if _PEP621_DEPS.search(text) or _POETRY_DEPS.search(text):
             declared.append(path)
     if requirements and not loose and not declared:
@@ -298,8 +324,8 @@ def dependencies(root: Path, paths: Sequence[str]) -> Dependencies:
     return Dependencies("none", (), ())
 
 
-def _loose_requirements(path: Path) -> list[str]:
-    text = _text(path).replace("\\\n", " ")
+def _loose_requirements(text: str) -> list[str]:
+    text = text.replace("\\\n", " ")
     loose = []
     for raw in text.splitlines():
         line = raw.split(" #", 1)[0].strip()
@@ -309,10 +335,3 @@ def _loose_requirements(path: Path) -> list[str]:
         if not _PINNED.search(requirement):
             loose.append(requirement)
     return loose
-
-
-def _text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return ""

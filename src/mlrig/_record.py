@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 from dataclasses import dataclass
@@ -86,27 +87,25 @@ def read_record(project: Path, *, command: str = "update") -> TemplateRecord:
     """Read the template record of ``project``; :class:`InvalidInputError` when unusable.
 
     ``command`` (``update``, ``check``) is the mlrig command to suggest when
-    ``project`` is a folder inside a project rather than its root.
+    ``project`` is a folder inside a project rather than its root. The answers file
+    is read within :mod:`mlrig._files`' bounds: a regular file of the project (not a
+    symlink out of it), small, without alias bombs.
     """
+    from mlrig._files import load_yaml, read_text
+
     path = project / ANSWERS_FILE
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise _not_a_project(project, command) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidInputError(f"cannot read {path}: {exc}; restore it with git") from None
+    if not os.path.lexists(path):
+        raise _not_a_project(project, command)
+    text = read_text(path, what=str(path), root=project)
     # `mlrig check` runs in pre-commit hooks: when copier wrote both keys as plain
     # one-line scalars (it does for tags and paths), skip importing a YAML parser.
     plain = dict(_PLAIN_KEY.findall(text))
     if "_src_path" in plain and "_commit" in plain and not _TOP_LEVEL_FLOW.search(text):
         return TemplateRecord(plain["_src_path"], plain["_commit"])
-    import yaml
-
     try:
-        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.YAMLError as exc:
-        problem = " ".join(str(exc).split())
-        raise InvalidInputError(f"cannot read {path}: {problem}; restore it with git") from None
+        data = load_yaml(text, what=str(path))
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"{exc}; restore it with git") from None
     if not isinstance(data, dict):
         raise InvalidInputError(f"{path} is not a YAML mapping; restore it with git")
     src, version = data.get("_src_path"), data.get("_commit")

@@ -10,9 +10,11 @@ read this model; none keeps its own idea of what a pipeline is.
 
 Only files git would commit are read (tracked, and untracked files that are not
 ignored; a folder that is not a git work tree is walked, skipping hidden and
-virtual-environment folders). Files over :data:`MAX_BYTES` and symlinks are never
-read. Nothing of the repository is executed: commands are checked with
-``bash -n`` (parse only), all in one process.
+virtual-environment folders), through :mod:`mlrig._files`' bounded reader: files
+over :data:`MAX_BYTES`, devices, FIFOs and symlinks that lead out of the repository
+are never read (:attr:`Repo.unread` names them), and YAML aliases that stand for
+too many values are refused before they are built. Nothing of the repository is
+executed: commands are checked with ``bash -n`` (parse only), all in one process.
 
 Classification is by what a command runs (``pytest`` is a test, ``ruff`` a lint,
 ``python -m pkg.train`` or ``dvc repro`` a training run), following task-runner
@@ -47,7 +49,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from mlrig._files import MAX_ALIASED_IN_REPO, check_yaml_shape, read_bytes
 from mlrig._yamlmerge import GITLAB_KEYWORDS
+from mlrig.errors import InvalidInputError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -238,6 +242,9 @@ class Repo:
     metrics_file: Command | None
     _ignored: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
     git: bool = True
+    #: The files the scan could not read (a symlink out of the repository or to a
+    #: device, a FIFO, over :data:`MAX_BYTES`), each with the one-line reason.
+    unread: tuple[tuple[str, str], ...] = ()
 
     def ignored(self, path: str) -> bool:
         """Whether git ignores ``path`` (relative), tracked or not: never write there."""
@@ -348,6 +355,8 @@ class _Reader:
         self.root = root
         self.files = files
         self._cache: dict[str, str | None] = {}
+        #: Why each file that could not be read was not, in one line.
+        self.unread: dict[str, str] = {}
 
     def text(self, path: str) -> str | None:
         if path not in self._cache:
@@ -357,12 +366,10 @@ class _Reader:
     def _load(self, path: str) -> str | None:
         if path not in self.files:
             return None
-        full = self.root / path
         try:
-            if full.is_symlink() or not full.is_file() or full.stat().st_size > MAX_BYTES:
-                return None
-            data = full.read_bytes()
-        except OSError:
+            data = read_bytes(self.root / path, what=path, limit=MAX_BYTES, root=self.root)
+        except InvalidInputError as exc:
+            self.unread[path] = str(exc)
             return None
         return data.decode("utf-8", errors="replace").replace("\r\n", "\n")
 
@@ -438,18 +445,20 @@ def _loader() -> type:
 
 
 def _load_yaml(reader: _Reader, path: str) -> object:
-    """One YAML file, parsed safely; ValueError with a one-line reason."""
+    """One YAML file, parsed safely; ValueError with a one-line reason.
+
+    Aliases standing for more values than :mod:`mlrig._files` allows a repository's
+    file are refused before the loader builds (or a caller walks) them.
+    """
     import yaml
 
-    full = reader.root / path
-    try:
-        if full.stat().st_size > MAX_BYTES:
-            raise ValueError("too big to be a pipeline (over 1 MB)")
-    except OSError:
-        raise ValueError("cannot be read") from None
     text = reader.text(path)
     if text is None:
-        raise ValueError("cannot be read")
+        raise ValueError(reader.unread.get(path, "cannot be read").removeprefix(f"{path} "))
+    try:
+        check_yaml_shape(text, what=path, max_aliased=MAX_ALIASED_IN_REPO)
+    except InvalidInputError as exc:
+        raise ValueError(str(exc).removeprefix(f"{path} ")) from None
     loader = _loader()(text)
     loader.mlrig_file = path
     try:
@@ -2568,6 +2577,7 @@ def scan(root: Path, listing: RepoFiles | None = None) -> Repo:
         metrics_file=metrics,
         _ignored=temp._ignored,
         git=listing_git,
+        unread=tuple(sorted(reader.unread.items())),
     )
 
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mlrig._files import MAX_ALIASED_IN_REPO, check_yaml_shape, read_bytes
 from mlrig.errors import InvalidInputError
 
 __all__ = [
@@ -79,20 +80,16 @@ class MergeResult:
     problems: tuple[str, ...] = ()
 
 
-def read_pipeline(path: Path, name: str) -> str:
+def read_pipeline(path: Path, name: str, *, root: Path | None = None) -> str:
     """Read a pipeline file that mlrig is about to merge into, refusing bad input.
 
-    Raises :class:`InvalidInputError` when the file is larger than
+    Raises :class:`InvalidInputError` when the file is not a regular file, leads
+    out of the repository ``root`` (a symlink), is larger than
     :data:`MAX_PIPELINE_BYTES`, binary or not UTF-8, or not valid YAML (syntax
-    errors and duplicate keys, with the line). ``name`` is the path shown to the user.
+    errors, duplicate keys, alias bombs and deep nesting, with the line).
+    ``name`` is the path shown to the user.
     """
-    size = path.stat().st_size
-    if size > MAX_PIPELINE_BYTES:
-        raise InvalidInputError(
-            f"{name} is {size / 2**20:.1f} MB, too large for a pipeline file "
-            f"(limit {MAX_PIPELINE_BYTES // 2**20} MB); shrink it or move it aside, then retry"
-        )
-    data = path.read_bytes()
+    data = read_bytes(path, what=name, limit=MAX_PIPELINE_BYTES, root=root)
     try:
         if b"\0" in data:
             raise UnicodeDecodeError("utf-8", data, data.index(b"\0"), len(data), "NUL byte")
@@ -106,10 +103,15 @@ def read_pipeline(path: Path, name: str) -> str:
 
 
 def parse_pipeline(text: str, name: str) -> Any:
-    """Parse ``text`` round-trip; :class:`InvalidInputError` naming ``name`` and the line."""
+    """Parse ``text`` round-trip; :class:`InvalidInputError` naming ``name`` and the line.
+
+    YAML that :mod:`mlrig._files` refuses for its shape (aliases standing for too
+    many values, deep nesting) is refused before it is built.
+    """
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+    check_yaml_shape(text, what=name, max_aliased=MAX_ALIASED_IN_REPO)
     try:
         return YAML(typ="rt").load(text)
     except MarkedYAMLError as exc:
@@ -477,7 +479,8 @@ def _document_end(lines: list[str]) -> int:
             if content or line.startswith("..."):
                 return number
             continue
-        if line.strip() and not _is_comment(line):
+        # A directive (%YAML, %TAG) stands before the document's `---`, outside it.
+        if line.strip() and not _is_comment(line) and (content or not line.startswith("%")):
             content = True
     return len(lines)
 

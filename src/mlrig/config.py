@@ -124,7 +124,6 @@ def load_config(start: Path) -> Config:
         layers.append((user_file, _read(user_file, repo=False)))
     repo_file = repo_config_path(start)
     if repo_file.exists() and repo_file != user_file:
-        _check_inside(repo_file)
         layers.append((repo_file, _read(repo_file, repo=True)))
 
     template: str | None = None
@@ -148,20 +147,6 @@ def load_config(start: Path) -> Config:
         origins=MappingProxyType(origins),
         files=tuple(path for path, _ in layers),
     )
-
-
-def _check_inside(repo_file: Path) -> None:
-    """Refuse a repository config that is a symlink out of its repository, unread.
-
-    A cloned repository must not make mlrig read (and quote, in an error) a file
-    elsewhere on the machine.
-    """
-    target = Path(os.path.realpath(repo_file))
-    if not target.is_relative_to(Path(os.path.realpath(repo_file.parent))):
-        raise InvalidInputError(
-            f"config file {repo_file} is a symlink to {target}, outside the repository; "
-            f"mlrig does not read it: replace it with a real {REPO_FILE} or remove it"
-        )
 
 
 def _list(value: object) -> list[object]:
@@ -206,7 +191,9 @@ def _read(path: Path, *, repo: bool) -> dict[str, object]:
     from mlrig._files import load_yaml, read_text
 
     what = f"config file {path}"
-    data = load_yaml(read_text(path, what=what), what=what)
+    # A cloned repository must not make mlrig read (and quote, in an error) a file
+    # elsewhere on the machine: its config is read only inside it.
+    data = load_yaml(read_text(path, what=what, root=path.parent if repo else None), what=what)
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -788,6 +788,7 @@ def _plan(
     contents: dict[str, str | None] = {}
     files = _rendered_files(rendered)
     ignored = _ignored(project, [rel for rel in files if not (project / rel).exists()])
+    submodules = _submodules(project)
     for rel in files:
         if rel == ANSWERS_FILE:
             if write_answers:
@@ -824,6 +825,19 @@ def _plan(
             elif component_of(rel) != component:
                 plan.extend([other] if other and not merge_all else [])
                 continue
+        nested = _other_repository(project, rel, submodules)
+        if nested is not None:
+            plan.append(
+                FileAction(
+                    rel,
+                    "keep",
+                    notes=(
+                        f"{nested} is another git repository (a submodule): mlrig writes "
+                        "nothing inside it",
+                    ),
+                )
+            )
+            continue
         target = project / rel
         blocker = _symlink_on_path(project, rel)
         if blocker is not None:
@@ -843,7 +857,7 @@ def _plan(
                     FileAction(rel, "keep", notes=("your own workflow: mlrig merges nothing in",))
                 )
                 continue
-            user = read_pipeline(target, rel)
+            user = read_pipeline(target, rel, root=project)
             ours = source.read_text(encoding="utf-8")
             if rel == ".gitlab-ci.yml":
                 # The jobs of its local includes (the repository model resolves them).
@@ -893,6 +907,31 @@ def _ignored(project: Path, paths: list[str]) -> set[str]:
         return set()
     out = run_git(project, "check-ignore", "--", *paths, check=False)
     return {line for line in out.splitlines() if line}
+
+
+def _submodules(project: Path) -> frozenset[str]:
+    """The paths of the submodules ``project``'s index records (initialised or not)."""
+    out = run_git(project, "ls-files", "--stage", "-z", check=False)
+    entries = (entry.partition("\t") for entry in out.split("\0"))
+    return frozenset(path for meta, _, path in entries if meta.startswith("160000 "))
+
+
+def _other_repository(project: Path, rel: str, submodules: frozenset[str]) -> str | None:
+    """The folder on the way to ``rel`` that is another repository's work tree, if any.
+
+    That is a submodule of ``project`` (``submodules``), or any folder with a
+    ``.git`` of its own (a nested clone): a file written there would change that
+    repository, not this one.
+    """
+    current = project
+    for part in Path(rel).parts[:-1]:
+        current = current / part
+        name = current.relative_to(project).as_posix()
+        if name in submodules or os.path.lexists(current / ".git"):
+            return name
+        if not current.is_dir():
+            return None
+    return None
 
 
 def _symlink_on_path(project: Path, rel: str) -> str | None:

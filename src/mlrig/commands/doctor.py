@@ -26,6 +26,7 @@ from mlrig._doctor_scan import (
     LargeFile,
     RepoFiles,
     Secret,
+    Texts,
     dependencies,
     large_files,
     list_files,
@@ -35,6 +36,7 @@ from mlrig._doctor_scan import (
     start_secret_scan,
     test_suite,
 )
+from mlrig._files import read_text
 from mlrig._git import run_git
 from mlrig._record import (
     ANSWERS_FILE,
@@ -43,7 +45,7 @@ from mlrig._record import (
     refuse_inside_project,
     versions_behind,
 )
-from mlrig._repo import Repo, scan
+from mlrig._repo import MAX_BYTES, Repo, scan
 from mlrig.errors import InvalidInputError, MlrigError
 from mlrig.templates import is_builtin, template_source, template_versions
 from mlrig.validate import Check, collect_checks, start_checks
@@ -76,6 +78,7 @@ IMPACT = (
     "stage-cannot-run",
     "ci-python",
     "ci-unparsable",
+    "files-unreadable",
     "dependencies-unpinned",
     "dependencies-undeclared",
     "template-behind",
@@ -166,6 +169,9 @@ class DoctorReport:
     findings: tuple[DoctorFinding, ...] = field(default=())
     #: The repository model the CI facts and stage checks come from.
     repo: Repo | None = None
+    #: Why each file doctor could not read (a symlink out of the repository or to a
+    #: device, a FIFO, a file over the size bound) was skipped, by path.
+    unread: tuple[tuple[str, str], ...] = ()
 
     @property
     def has_high(self) -> bool:
@@ -340,7 +346,11 @@ def doctor(dest: Path, *, size_limit: int = DEFAULT_SIZE_LIMIT) -> DoctorReport:
     paths = files.all
     dockerfiles = tuple(p for p in paths if _DOCKERFILE.fullmatch(p))
     workflows = [p for p in paths if re.fullmatch(r"\.github/workflows/[^/]+\.ya?ml", p)]
-    checks = _checks(dockerfiles, workflows)
+    texts = Texts(project)
+    # A linter would read a file that leads to /dev/zero, or out of the repository, too.
+    checks = _checks(
+        tuple(filter(texts.readable, dockerfiles)), list(filter(texts.readable, workflows))
+    )
     # hadolint and zizmor run in their processes, and `git ls-remote` on the template
     # (maybe a remote URL) in a thread, while the files are scanned here.
     running = start_checks(project, checks, require=False)
@@ -354,14 +364,14 @@ def doctor(dest: Path, *, size_limit: int = DEFAULT_SIZE_LIMIT) -> DoctorReport:
             children.append(secret_scan)
             repo = scan(project, files)
             ci = find_ci(repo)
-            tests = test_suite(project, paths)
+            tests = test_suite(texts, paths)
             config = [p for p in paths if _CONFIG.fullmatch(p.rpartition("/")[2])]
-            found_notebooks, tested = notebooks(project, paths, [*tests.files, *ci.files, *config])
+            found_notebooks, tested = notebooks(texts, paths, [*tests.files, *ci.files, *config])
             report = DoctorReport(
                 project=project,
                 ci=ci,
                 tests=tests,
-                dependencies=dependencies(project, paths),
+                dependencies=dependencies(texts, paths),
                 dockerfiles=dockerfiles,
                 hadolint=(),
                 workflow_security=(),
@@ -374,6 +384,7 @@ def doctor(dest: Path, *, size_limit: int = DEFAULT_SIZE_LIMIT) -> DoctorReport:
                 skipped=skipped,
                 python_files=sum(p.endswith(".py") for p in paths),
                 repo=repo,
+                unread=_unread(repo, texts),
             )
             tools = collect_checks(running)
             managed, template = template_future.result()
@@ -551,6 +562,19 @@ def _ci_findings(report: DoctorReport) -> list[DoctorFinding]:
                 tuple(p.split(":", 1)[0] for p in ci.problems),
             )
         )
+    if report.unread:
+        paths = tuple(path for path, _ in report.unread)
+        found.append(
+            DoctorFinding(
+                "files-unreadable",
+                "medium",
+                f"{_n(len(paths), 'file')} mlrig cannot read",
+                "; ".join(why for _, why in report.unread[:_MAX_LISTED])
+                + ". What they hold is not checked.",
+                "replace with a regular file inside the repository, or remove",
+                paths,
+            )
+        )
     if not ci.files:
         found.append(
             DoctorFinding(
@@ -641,10 +665,18 @@ def _ci_findings(report: DoctorReport) -> list[DoctorFinding]:
     return found
 
 
+def _unread(repo: Repo, texts: Texts) -> tuple[tuple[str, str], ...]:
+    """The files the scans could not read, but for pipelines (``ci-unparsable`` names those)."""
+    pipelines = {problem.split(":", 1)[0] for problem in repo.ci_problems}
+    unread = {**dict(repo.unread), **texts.unread}
+    return tuple(sorted((p, why) for p, why in unread.items() if p not in pipelines))
+
+
 def _read(report: DoctorReport, path: str) -> str:
+    # A pipeline mlrig cannot read is in the model's ci_problems already.
     try:
-        return (report.project / path).read_text(encoding="utf-8", errors="replace")
-    except OSError:
+        return read_text(report.project / path, what=path, limit=MAX_BYTES, root=report.project)
+    except InvalidInputError:
         return ""
 
 

@@ -139,16 +139,13 @@ def read_repo_list(path: Path) -> tuple[Path, ...]:
     """Read a ``--from`` file: one repository path a line, ``#`` comments and blank lines.
 
     Relative paths are relative to the file's folder; ``~`` is expanded. Raises
-    :class:`InvalidInputError` when the file cannot be read.
+    :class:`InvalidInputError` when the file cannot be read (within the bounds of
+    :mod:`mlrig._files`: a FIFO or device is never waited on).
     """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise InvalidInputError(
-            f"cannot read the repository list {path}: {reason}; give a readable text file "
-            "with one path a line"
-        ) from None
+    from mlrig._files import read_text
+
+    # A list of thousands of paths is larger than the default bound for a YAML file.
+    text = read_text(path, what=f"the repository list {path}", limit=2**20)
     base = Path(os.path.abspath(path)).parent
     repos = []
     for line in text.splitlines():
