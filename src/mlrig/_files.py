@@ -51,15 +51,18 @@ def read_text(path: Path, *, what: str, limit: int = MAX_BYTES) -> str:
         raise InvalidInputError(f"{what} does not exist") from None
     except OSError as exc:
         raise InvalidInputError(f"cannot read {what}: {exc.strerror}") from None
-    with os.fdopen(fd, "rb") as file:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
+    try:
+        # Checked before fdopen, which itself refuses a folder with an OSError.
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
             target = os.path.realpath(path)
             shown = "" if target == os.path.abspath(path) else f" (it leads to {target})"
             raise InvalidInputError(
-                f"{what} is not a regular file{shown}; give the path of a YAML file"
+                f"{what} is not a regular file{shown}; give the path of a file"
             )
-        data = file.read(limit + 1)
+        with os.fdopen(fd, "rb", closefd=False) as file:
+            data = file.read(limit + 1)
+    finally:
+        os.close(fd)
     if len(data) > limit:
         raise InvalidInputError(
             f"{what} is larger than {limit // 1024} KiB, the limit for a file mlrig reads; "

@@ -690,7 +690,8 @@ def _fleet_options(command: click.Command) -> click.Command:
         click.option(
             "--from",
             "from_file",
-            type=click.Path(path_type=Path, dir_okay=False),
+            # Not dir_okay=False: the one reader refuses a folder like a FIFO, in one line.
+            type=click.Path(path_type=Path),
             help="File of repository paths, one a line; # comments; relative to the file.",
         ),
         click.option(
