@@ -737,8 +737,9 @@ def fleet_update(
     (untouched), conflict (nothing committed, no branch: run `mlrig update` in it
     to resolve by hand), skipped (uncommitted changes) or error (also when the
     branch exists already; it is never overwritten). Exit 0 when all are updated
-    or current, 1 otherwise; on Ctrl-C (130) the repositories in hand are
-    finished and no more are started.
+    or current, 1 otherwise. On Ctrl-C or SIGTERM (exit 130) every worker
+    stops and leaves the repository in hand as it was, and no more are started;
+    workers never outlive mlrig, even when it is killed.
     """
     return _run_fleet("update", repos, from_file, jobs, as_json, trust=trust)
 

@@ -409,34 +409,38 @@ def _worker_pool(
                 signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
     return Pool(
-        max_workers=workers, mp_context=context, initializer=_start_worker, initargs=(lifeline,)
+        max_workers=workers,
+        mp_context=context,
+        initializer=_start_worker,
+        initargs=(lifeline, os.getpid()),
     )
 
 
 # A worker's state, module-level because signal handlers and threads share it.
-# Set once a stop came (signal or the parent gone); from then on the worker exits.
+# Set once a stop came (a signal, or the parent gone); from then on the worker exits.
 _stopping = threading.Event()
+# Set once a SIGTERM came: whoever sent it waits for this worker to exit, not for results.
+_terminated = threading.Event()
 # Set while a repository in hand may be stopped (before its point of no return).
 _interruptible = threading.Event()
 # Set while no repository is in hand.
 _idle = threading.Event()
-# How long an idle, stopped worker waits for the parent's pool to end it in order
-# (so that its last result arrives) before it exits on its own: the parent is gone.
-_EXIT_GRACE = 2.0
+# How long a stopped, idle worker whose parent lives waits to be ended in order.
+_EXIT_GRACE = 30.0
 
 
 class _Stopped(BaseException):
     """Unwinds the repository in hand of a worker told to stop; never a repository's error."""
 
 
-def _start_worker(lifeline: Connection) -> None:
+def _start_worker(lifeline: Connection, parent: int) -> None:
     """Initializer of ``fleet update``'s workers: stop when told or when the parent dies."""
     _idle.set()
     for sig in _STOP_SIGNALS:
         signal.signal(sig, _on_stop)
     main = threading.get_ident()
     threading.Thread(target=_watch_parent, args=(lifeline, main), daemon=True).start()
-    threading.Thread(target=_exit_when_stopped, daemon=True).start()
+    threading.Thread(target=_exit_when_stopped, args=(parent,), daemon=True).start()
     signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
 
 
@@ -444,10 +448,13 @@ def _watch_parent(lifeline: Connection, main: int) -> None:
     # Nothing is ever sent: this returns when the parent closes its end or dies.
     with contextlib.suppress(EOFError, OSError):
         lifeline.recv_bytes()
-    signal.pthread_kill(main, signal.SIGTERM)
+    # To the main thread: a signal the kernel gave this thread would not wake a wait there.
+    signal.pthread_kill(main, signal.SIGINT)
 
 
-def _on_stop(_signum: int, _frame: object) -> None:
+def _on_stop(signum: int, _frame: object) -> None:
+    if signum == signal.SIGTERM:
+        _terminated.set()
     # Once: a second signal must not cut short the clean-up the first one started.
     if _stopping.is_set():
         return
@@ -456,10 +463,14 @@ def _on_stop(_signum: int, _frame: object) -> None:
         raise _Stopped
 
 
-def _exit_when_stopped() -> None:
+def _exit_when_stopped(parent: int) -> None:
     _stopping.wait()
     _idle.wait()
-    time.sleep(_EXIT_GRACE)
+    # A live parent ends its stopped workers in order once their last results are in
+    # (exiting first would lose them); without a parent, or told to terminate, exit now.
+    deadline = time.monotonic() + _EXIT_GRACE
+    while os.getppid() == parent and not _terminated.is_set() and time.monotonic() < deadline:
+        time.sleep(0.05)
     os._exit(Interrupted.exit_code)
 
 
