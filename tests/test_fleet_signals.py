@@ -182,6 +182,7 @@ def test_signalled_fleet_update_leaves_no_process_and_every_repo_as_it_was(
         assert status(repo) == []
         assert git(repo, "branch", "--format=%(refname:short)") == "main"
         assert git(repo, "worktree", "list").count("\n") == 0
+        assert list((repo / ".git").glob("*mlrig*")) == []
     assert list((tmp_path / "tmp").glob("mlrig-fleet-*")) == []
 
     # The next run starts from scratch and updates every repository.

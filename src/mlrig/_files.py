@@ -56,9 +56,7 @@ def read_text(path: Path, *, what: str, limit: int = MAX_BYTES) -> str:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             target = os.path.realpath(path)
             shown = "" if target == os.path.abspath(path) else f" (it leads to {target})"
-            raise InvalidInputError(
-                f"{what} is not a regular file{shown}; give the path of a file"
-            )
+            raise InvalidInputError(f"{what} is not a regular file{shown}; give the path of a file")
         with os.fdopen(fd, "rb", closefd=False) as file:
             data = file.read(limit + 1)
     finally:

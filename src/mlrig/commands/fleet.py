@@ -340,11 +340,12 @@ def _run(
         if command == "check":
             raise Interrupted(f"{head}; nothing was changed") from None
         stopping = ", ".join(f"{s.repo.name} {s.status}" for s in late)
-        raise Interrupted(
-            f"{head}{f' (finished while stopping: {stopping})' if late else ''}"
-            f"{f'; stopped {_listed(cut)}, left as they were' if cut else ''}; "
-            "the others were not started and are unchanged"
-        ) from None
+        parts = [f"{head}{f' (finished while stopping: {stopping})' if late else ''}"]
+        if cut:
+            parts.append(f"stopped {_listed(cut)}, left as they were")
+        if finished + len(cut) < len(paths):
+            parts.append("the others were not started and are unchanged")
+        raise Interrupted("; ".join(parts)) from None
     return tuple(r for r in results if r is not None)
 
 
@@ -367,7 +368,7 @@ def _died(path: Path) -> RepoStatus:
         "error",
         None,
         None,
-        "the worker process was stopped or died (killed or out of memory?); "
+        "the worker process died or was stopped (killed or out of memory?); "
         "run `mlrig update` in it alone",
     )
 
