@@ -68,16 +68,18 @@ def read_bytes(path: Path, *, what: str, limit: int = MAX_BYTES, root: Path | No
         raise InvalidInputError(f"{what} does not exist") from None
     except OSError as exc:
         raise InvalidInputError(f"cannot read {what}: {exc.strerror}") from None
-    with os.fdopen(fd, "rb") as file:
+    try:
+        # Checked before fdopen, which itself refuses a folder with an OSError.
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            target = Path(os.path.realpath(path))
-            shown = "" if str(target) == os.path.abspath(path) else f" (it leads to {target})"
-            raise InvalidInputError(
-                f"{what} is not a regular file{shown}; give the path of a text file"
-            )
-        # The size git or the file system reports, or, for a file still growing, what is read.
-        data = b"" if info.st_size > limit else file.read(limit + 1)
+            real = os.path.realpath(path)
+            shown = "" if real == os.path.abspath(path) else f" (it leads to {real})"
+            raise InvalidInputError(f"{what} is not a regular file{shown}; give the path of a file")
+        # The size the file system reports, or, for a file still growing, what is read.
+        with os.fdopen(fd, "rb", closefd=False) as file:
+            data = b"" if info.st_size > limit else file.read(limit + 1)
+    finally:
+        os.close(fd)
     if info.st_size > limit or len(data) > limit:
         raise InvalidInputError(
             f"{what} is {_size(max(info.st_size, len(data)))}, larger than {_size(limit)}, "

@@ -927,7 +927,8 @@ def _fleet_options(command: click.Command) -> click.Command:
         click.option(
             "--from",
             "from_file",
-            type=click.Path(path_type=Path, dir_okay=False),
+            # Not dir_okay=False: the one reader refuses a folder like a FIFO, in one line.
+            type=click.Path(path_type=Path),
             help="File of repository paths, one a line; # comments; relative to the file.",
         ),
         click.option(
@@ -974,11 +975,12 @@ def fleet_update(
     the work tree are never touched. Status per repository: updated, current
     (untouched), conflict (nothing committed, no branch: run `mlrig update` in it
     to resolve by hand), skipped (uncommitted changes) or error (also when the
-    branch exists already; it is never overwritten).
+    branch exists already; it is never overwritten). On Ctrl-C or SIGTERM every
+    worker stops and leaves the repository in hand as it was, and no more are
+    started; workers never outlive mlrig, even when it is killed.
 
     Exit codes: 0 all updated or current; 1 any other status; 2 a bad list of
-    repositories (nothing runs); 130 interrupted (the repositories in hand are
-    finished and no more are started).
+    repositories (nothing runs); 130 interrupted.
     """
     return _run_fleet("update", repos, from_file, jobs, as_json, trust=trust)
 

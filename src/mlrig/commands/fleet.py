@@ -14,27 +14,43 @@ repository in a worker process, because copier changes the process's working
 directory (plumbum's ``local.cwd`` calls ``os.chdir``), so two updates in threads
 of one process would render into each other's directories.
 
+The workers never outlive the run. They stay in the caller's process group, so a
+Ctrl-C at the terminal (or ``kill -- -PGID``) reaches them as it reaches any job;
+and each one watches a pipe whose writing end only the parent holds. The parent
+closes it when it is interrupted (Ctrl-C, or SIGINT or SIGTERM sent to it alone),
+and the kernel closes it when the parent dies, SIGKILL included: either way every
+worker stops the repository in hand, removes its scratch worktree and exits. A
+pipe rather than Linux's ``PR_SET_PDEATHSIG``: it works on every POSIX system,
+does not depend on which thread spawned the worker, lets the worker clean up
+instead of being killed, and carries the parent's own "stop" too.
+
 An update never touches the repository's work tree or its checked-out branch: it
 runs :func:`mlrig.commands.update.update` in a temporary git worktree detached at
 ``HEAD``, commits the result there and only then creates the branch
 ``mlrig/update-<version>`` on that commit. A conflict (or merged pipeline files
 that do not validate) commits nothing and creates no branch: the repository is
 exactly as before and ``mlrig update`` in it reproduces the merge for a person to
-resolve. So every repository ends either untouched or with one complete branch.
+resolve. So every repository ends either untouched or with one complete branch; a
+stopped worker leaves its repository untouched (making the branch is the one step
+a stop waits for).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import signal
-from collections.abc import Callable, Iterable, Sequence
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import BrokenExecutor, Executor, Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, ParamSpec, TypeVar
 
+from mlrig._files import read_text
 from mlrig._git import (
     FLEET_SCRATCH,
     commit_all,
@@ -45,6 +61,14 @@ from mlrig._git import (
 )
 from mlrig.commands.check import CheckResult, check
 from mlrig.errors import Interrupted, InvalidInputError, MlrigError
+
+if TYPE_CHECKING:
+    import multiprocessing.context
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing.connection import Connection
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
 
 __all__ = [
     "FleetCommand",
@@ -66,6 +90,8 @@ _OK: dict[FleetCommand, frozenset[FleetStatus]] = {
     "update": frozenset({"current", "updated"}),
 }
 BRANCH_PREFIX = "mlrig/update-"
+# Ten thousand repositories of a hundred characters; no parser to protect.
+_MAX_LIST_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -139,13 +165,10 @@ def read_repo_list(path: Path) -> tuple[Path, ...]:
     """Read a ``--from`` file: one repository path a line, ``#`` comments and blank lines.
 
     Relative paths are relative to the file's folder; ``~`` is expanded. Raises
-    :class:`InvalidInputError` when the file cannot be read (within the bounds of
-    :mod:`mlrig._files`: a FIFO or device is never waited on).
+    :class:`InvalidInputError` when the file cannot be read, is not a regular file
+    (a FIFO, a device, a folder: refused unread), is over 1 MiB or is not UTF-8.
     """
-    from mlrig._files import read_text
-
-    # A list of thousands of paths is larger than the default bound for a YAML file.
-    text = read_text(path, what=f"the repository list {path}", limit=2**20)
+    text = read_text(path, what=f"the repository list {path}", limit=_MAX_LIST_BYTES)
     base = Path(os.path.abspath(path)).parent
     repos = []
     for line in text.splitlines():
@@ -233,24 +256,23 @@ def fleet_update(
     every repository; without it such a template is an ``error``.
 
     Raises :class:`InvalidInputError` for a bad list or ``jobs`` < 1, and
-    :class:`Interrupted` on Ctrl-C: repositories in progress are finished (each is
-    all-or-nothing), the rest are not started.
+    :class:`Interrupted` on Ctrl-C or SIGTERM: every worker stops and leaves the
+    repository in hand as it was, the rest are not started. Workers never outlive
+    this call, nor this process (see the module's docstring).
     """
     # Imported here: multiprocessing costs `fleet check` tens of milliseconds.
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
 
     paths = resolve_repos(repos)
     workers = _workers(jobs, len(paths))
-    pool = ProcessPoolExecutor(
-        max_workers=workers,
-        # spawn: a fresh interpreter per worker inherits no threads, locks or cwd.
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_shield_worker,
-    )
-    with pool:
+    # spawn: a fresh interpreter per worker inherits no threads, locks or cwd, and
+    # of this process's descriptors only those handed to it: the lifeline's reading end.
+    context = multiprocessing.get_context("spawn")
+    lifeline, hold = context.Pipe(duplex=False)
+    pool = _worker_pool(workers, context, lifeline)
+    with lifeline, hold, _sigterm_as_interrupt(), pool:
         work = functools.partial(_update_repo, trust=trust)
-        results = _run(pool, workers, work, paths, on_result, "update")
+        results = _run(pool, workers, work, paths, on_result, "update", stop=hold.close)
     return FleetResult("update", results)
 
 
@@ -267,12 +289,16 @@ def _run(
     paths: Sequence[Path],
     on_result: Callable[[RepoStatus], None] | None,
     command: FleetCommand,
+    *,
+    stop: Callable[[], None] | None = None,
 ) -> tuple[RepoStatus, ...]:
     """Run ``work`` over ``paths`` in ``pool``, results in input order.
 
     At most ``in_flight`` repositories are submitted at a time, the next one as
     one finishes. Executors prefetch what is queued, so for updates this is the
-    number of workers: on Ctrl-C only the repositories in hand get finished.
+    number of workers: on Ctrl-C only the repositories in hand are involved, and
+    ``stop`` (when given) tells their workers to stop them; without it they are
+    finished.
     """
     results: list[RepoStatus | None] = [None] * len(paths)
     queue = iter(enumerate(paths))
@@ -302,25 +328,36 @@ def _run(
                 finish(index, _outcome(future, paths[index]))
             hand_out()
     except KeyboardInterrupt:
+        if stop is not None:
+            stop()
         pool.shutdown(wait=True, cancel_futures=True)
-        late = [_outcome(f, paths[i]) for f, i in running.items() if not f.cancelled()]
+        late = [f.result() for f in running if not f.cancelled() and f.exception() is None]
+        cut = sorted(
+            paths[i].name for f, i in running.items() if not f.cancelled() and f.exception()
+        )
         finished = sum(r is not None for r in results) + len(late)
         head = f"fleet {command} interrupted after {finished} of {len(paths)} repositories"
         if command == "check":
             raise Interrupted(f"{head}; nothing was changed") from None
         stopping = ", ".join(f"{s.repo.name} {s.status}" for s in late)
-        raise Interrupted(
-            f"{head}{f' (finished while stopping: {stopping})' if late else ''}; "
-            "the others were not started and are unchanged"
-        ) from None
+        parts = [f"{head}{f' (finished while stopping: {stopping})' if late else ''}"]
+        if cut:
+            parts.append(f"stopped {_listed(cut)}, left as they were")
+        if finished + len(cut) < len(paths):
+            parts.append("the others were not started and are unchanged")
+        raise Interrupted("; ".join(parts)) from None
     return tuple(r for r in results if r is not None)
+
+
+def _listed(names: Sequence[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 def _outcome(future: Future[RepoStatus], path: Path) -> RepoStatus:
     """The worker's status; an ``error`` when the worker process died."""
     try:
         return future.result()
-    except BrokenExecutor:
+    except (BrokenExecutor, _Stopped):
         return _died(path)
 
 
@@ -331,18 +368,118 @@ def _died(path: Path) -> RepoStatus:
         "error",
         None,
         None,
-        "the worker process died (killed or out of memory?); run `mlrig update` in it alone",
+        "the worker process died or was stopped (killed or out of memory?); "
+        "run `mlrig update` in it alone",
     )
 
 
-def _shield_worker() -> None:
-    # Ctrl-C reaches the terminal's whole foreground process group, and git installs
-    # its own SIGINT handler, so ignoring the signal would not protect the git calls.
-    # In its own process group a worker finishes the repository in hand
-    # (all-or-nothing) while the parent stops handing out new ones.
-    if hasattr(os, "setpgrp"):
-        os.setpgrp()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """Let a SIGTERM stop the fleet as Ctrl-C does (the main thread's only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+_STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
+
+
+def _worker_pool(
+    workers: int, context: multiprocessing.context.SpawnContext, lifeline: Connection
+) -> ProcessPoolExecutor:
+    """The process pool of ``fleet update``, whose workers watch ``lifeline``."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    class Pool(ProcessPoolExecutor):
+        def submit(
+            self, fn: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs
+        ) -> Future[_T]:
+            # submit spawns the workers. One started with SIGINT blocked keeps a Ctrl-C
+            # pending until _start_worker has its handler in place: a worker still
+            # importing would otherwise die of it with a traceback on the caller's
+            # terminal. Blocked, not ignored: this process loses no Ctrl-C meanwhile.
+            previous = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+            try:
+                return super().submit(fn, *args, **kwargs)
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+    return Pool(
+        max_workers=workers,
+        mp_context=context,
+        initializer=_start_worker,
+        initargs=(lifeline, os.getpid()),
+    )
+
+
+# A worker's state, module-level because signal handlers and threads share it.
+# Set once a stop came (a signal, or the parent gone); from then on the worker exits.
+_stopping = threading.Event()
+# Set once a SIGTERM came: whoever sent it waits for this worker to exit, not for results.
+_terminated = threading.Event()
+# Set while a repository in hand may be stopped (before its point of no return).
+_interruptible = threading.Event()
+# Set while no repository is in hand.
+_idle = threading.Event()
+# How long a stopped, idle worker whose parent lives waits to be ended in order.
+_EXIT_GRACE = 30.0
+
+
+class _Stopped(BaseException):
+    """Unwinds the repository in hand of a worker told to stop; never a repository's error."""
+
+
+def _start_worker(lifeline: Connection, parent: int) -> None:
+    """Initializer of ``fleet update``'s workers: stop when told or when the parent dies."""
+    _idle.set()
+    for sig in _STOP_SIGNALS:
+        signal.signal(sig, _on_stop)
+    main = threading.get_ident()
+    threading.Thread(target=_watch_parent, args=(lifeline, main), daemon=True).start()
+    threading.Thread(target=_exit_when_stopped, args=(parent,), daemon=True).start()
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+
+
+def _watch_parent(lifeline: Connection, main: int) -> None:
+    # Nothing is ever sent: this returns when the parent closes its end or dies.
+    with contextlib.suppress(EOFError, OSError):
+        lifeline.recv_bytes()
+    # To the main thread: a signal the kernel gave this thread would not wake a wait there.
+    signal.pthread_kill(main, signal.SIGINT)
+
+
+def _on_stop(signum: int, _frame: object) -> None:
+    if signum == signal.SIGTERM:
+        _terminated.set()
+    # Once: a second signal must not cut short the clean-up the first one started.
+    if _stopping.is_set():
+        return
+    _stopping.set()
+    if _interruptible.is_set():
+        raise _Stopped
+
+
+def _exit_when_stopped(parent: int) -> None:
+    _stopping.wait()
+    _idle.wait()
+    # A live parent ends its stopped workers in order once their last results are in
+    # (exiting first would lose them); without a parent, or told to terminate, exit now.
+    deadline = time.monotonic() + _EXIT_GRACE
+    while os.getppid() == parent and not _terminated.is_set() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os._exit(Interrupted.exit_code)
+
+
+def _point_of_no_return() -> None:
+    """From here the repository in hand is finished: a stop waits for its branch."""
+    _interruptible.clear()
+    if _stopping.is_set():
+        raise _Stopped
 
 
 def _guarded(work: Callable[[Path], RepoStatus], project: Path) -> RepoStatus:
@@ -366,8 +503,20 @@ def _check_repo(project: Path) -> RepoStatus:
 
 
 def _update_repo(project: Path, *, trust: bool) -> RepoStatus:
-    """Process worker of ``fleet update``, top-level so spawned workers import it; never raises."""
-    return _guarded(functools.partial(_update_one, trust=trust), project)
+    """Process worker of ``fleet update``, top-level so spawned workers import it.
+
+    Raises only :class:`_Stopped`, when the worker was told to stop (the repository
+    is then as it was: the scratch worktree is gone with the unwinding).
+    """
+    _idle.clear()
+    _interruptible.set()
+    try:
+        if _stopping.is_set():
+            raise _Stopped
+        return _guarded(functools.partial(_update_one, trust=trust), project)
+    finally:
+        _interruptible.clear()
+        _idle.set()
 
 
 def _current(project: Path, state: CheckResult) -> RepoStatus:
@@ -459,6 +608,7 @@ def _update_one(project: Path, *, trust: bool) -> RepoStatus:
                 conflicts=result.conflicts,
             )
         commit = commit_all(worktree, f"mlrig: update template {state.current} -> {state.latest}")
+        _point_of_no_return()
         # Without --force: a branch made meanwhile is reported, never overwritten.
         run_git(top, "branch", branch, commit)
     return RepoStatus(
