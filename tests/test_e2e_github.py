@@ -45,7 +45,7 @@ from typing import Any
 import pytest
 import yaml
 
-from mlrig import new
+from mlrig import builtin_template, new
 from tests.conftest import make_answers
 from tests.templaterepo import git
 
@@ -221,9 +221,20 @@ def run_act(
     new repository) is the repository's default branch the event reports.
     """
     workflow = workflow or project / WORKFLOW
-    default_branch = default_branch or git(project, "branch", "--show-current")
+    branch = git(project, "branch", "--show-current")
     home, artifacts = workdir / "home", workdir / "artifacts"
     home.mkdir(parents=True)
+    # act's --defaultbranch alone reports every push as one to the default branch.
+    event = workdir / "event.json"
+    event.write_text(
+        json.dumps(
+            {
+                "ref": f"refs/heads/{branch}",
+                "repository": {"default_branch": default_branch or branch},
+            }
+        ),
+        encoding="utf-8",
+    )
     argv = [
         str(_tool("act")),
         "push",
@@ -246,8 +257,8 @@ def run_act(
         f"MLRIG_E2E_PYTHON={sys.executable}",
         "--env",
         f"MLRIG_E2E_ARTIFACTS={artifacts}",
-        "--defaultbranch",
-        default_branch,
+        "--eventpath",
+        str(event),
         "--json",
     ]
     for uses, stub in action_stubs(workflow).items():
@@ -458,7 +469,7 @@ def test_setup_uv_stub_activates_the_environment_as_the_action_does(
 
 
 def test_ci_runs_on_a_default_branch_not_named_main_and_publishes_only_from_it(
-    small: Path, package_cache: Path, tmp_path: Path
+    package_cache: Path, tmp_path: Path
 ) -> None:
     """Default branch ``trunk``: a push to it runs the jobs and selects the image push;
     a push to another branch runs none (pull requests run through ``pull_request``).
@@ -466,8 +477,10 @@ def test_ci_runs_on_a_default_branch_not_named_main_and_publishes_only_from_it(
     The docker job needs an engine, so its gate is run as a copy: the same trigger,
     the same ``if:`` and ``PUBLISH`` expression, one step that prints it.
     """
-    project = tmp_path / "trunk"
-    subprocess.run(["git", "clone", "-q", str(small), str(project)], check=True)
+    # The template's source (the next release), not the newest released version.
+    project = tmp_path / "demo-model"
+    answers = make_answers(ci_provider="github", python_version=PYTHON, framework="none")
+    new(project, answers=answers, template=builtin_template())
     git(project, "branch", "-m", "trunk")
     lint = run_act(project, "lint", tmp_path / "lint", package_cache, default_branch="trunk")
     lint.check(lint.job_results == {"lint": "success"}, "lint did not run on trunk")
