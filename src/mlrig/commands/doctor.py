@@ -37,6 +37,7 @@ from mlrig._doctor_scan import (
 from mlrig._git import run_git
 from mlrig._record import ANSWERS_FILE, read_record, refuse_ahead, versions_behind
 from mlrig._repo import Repo, scan
+from mlrig.answers import default_python
 from mlrig.errors import InvalidInputError, MlrigError
 from mlrig.templates import builtin_bundle, is_builtin, template_versions
 from mlrig.validate import Check, collect_checks, start_checks
@@ -851,7 +852,7 @@ def _stage_findings(report: DoctorReport) -> list[DoctorFinding]:
                 "medium",
                 f"mlrig cannot serve this repository's Python {python.version}".rstrip(),
                 python.why + ".",
-                f"mlrig adopt -d python_version={choice.group(1) if choice else '3.12'}",
+                f"mlrig adopt -d python_version={choice.group(1) if choice else default_python()}",
                 (python.source.split(" ")[0],) if python.source else (),
             )
         )
