@@ -148,17 +148,15 @@ def _text(raw: object) -> str:
 
 
 def _description(raw: object) -> str:
-    """One line: runs of white space become one space, words are at most 64 characters.
+    """Free text, kept as given, whose words are at most 64 characters.
 
-    The answers file folds a long description at single spaces only; with short words
+    The answers file folds a long description at its spaces only; with short words
     every line of it stays within the line length yamllint allows.
     """
     text = _text(raw)
     if _CONTROL.search(text):
         raise ValueError("must not hold control characters other than tab and newline")
-    words = text.split()
-    text = " ".join(words)
-    longest = max(words, key=len, default="")
+    longest = max(text.split(), key=len, default="")
     if len(longest) > _DESCRIPTION_WORD:
         raise ValueError(
             f"the word {longest[:20] + '...'!r} is {len(longest)} characters long; use words "
