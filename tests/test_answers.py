@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 import pytest
 from ruamel.yaml import YAML
 
 from mlrig import QUESTIONS, InvalidInputError, builtin_template, load_answers_file
-from mlrig.answers import RECORDED
+from mlrig.answers import RECORDED, default_python
 from tests.conftest import make_answers
 
 
@@ -127,7 +128,10 @@ def test_model_matches_copier_yml() -> None:
     for question in QUESTIONS:
         entry = asked[question.name]
         assert tuple(entry.get("choices", ())) == question.choices, question.name
-        if question.name != "project_name":
+        if question.name == "python_version":
+            # copier cannot see mlrig's interpreter: it takes the newest, default_python's cap.
+            assert entry["default"] == default_python((99, 0)), question.name
+        elif question.name != "project_name":
             assert entry["default"] == question.default, question.name
     for name in RECORDED:
         assert (asked[name]["type"], asked[name]["default"]) == ("yaml", []), name
@@ -274,3 +278,37 @@ def test_every_supported_python_and_the_list_answers() -> None:
     answers = make_answers(own_files="README.md,.github/dependabot.yml", own_jobs=["test"])
     assert answers.own_files == ("README.md", ".github/dependabot.yml")
     assert answers.to_data()["own_jobs"] == ["test"]
+
+
+@pytest.mark.parametrize(
+    ("running", "expected"),
+    [((3, 9), "3.10"), ((3, 11), "3.11"), ((3, 14), "3.14"), ((3, 15), "3.14"), ((4, 0), "3.14")],
+)
+def test_python_default_is_the_running_interpreter_capped_to_what_frameworks_support(
+    running: tuple[int, int], expected: str
+) -> None:
+    assert default_python(running) == expected
+
+
+def test_the_python_default_is_this_interpreter_when_it_is_offered() -> None:
+    this = f"{sys.version_info.major}.{sys.version_info.minor}"
+    assert make_answers().python_version == default_python()
+    assert default_python() == (this if this in QUESTIONS[2].choices else "3.14")
+
+
+@pytest.mark.parametrize("key", ["description", "test_command", "install_command"])
+def test_a_lone_surrogate_is_refused_in_one_line(key: str, tmp_path: Path) -> None:
+    """What undecodable bytes become (argv) or a YAML escape gives: no file can hold it."""
+    with pytest.raises(InvalidInputError, match=f"{key}: is not valid UTF-8") as caught:
+        make_answers(**{key: "echo \udcff"})
+    assert "\n" not in str(caught.value)
+    answers = tmp_path / "answers.yml"
+    answers.write_text(f'{key}: "echo \\udcff"\n', encoding="utf-8")
+    with pytest.raises(InvalidInputError, match=f"{key}: is not valid UTF-8"):
+        make_answers(**load_answers_file(answers))
+
+
+def test_a_description_holds_only_words_the_answers_file_can_fold() -> None:
+    with pytest.raises(InvalidInputError, match=r"description: the word 'x{20}\.\.\.' is 150"):
+        make_answers(description="x" * 150)
+    assert make_answers(description="y" * 64).description == "y" * 64

@@ -45,7 +45,7 @@ from typing import Any
 import pytest
 import yaml
 
-from mlrig import new
+from mlrig import builtin_template, new
 from tests.conftest import make_answers
 from tests.templaterepo import git
 
@@ -211,15 +211,30 @@ def run_act(
     workdir: Path,
     cache: Path,
     workflow: Path | None = None,
+    default_branch: str | None = None,
 ) -> ActRun:
     """Run ``job`` (and the jobs it needs) of ``project``'s CI for a push, with act.
 
     ``job`` None runs every job of ``workflow``. ``workdir`` receives act's own files
-    and the uploaded artifacts; ``cache`` holds the uv and pip caches.
+    and the uploaded artifacts; ``cache`` holds the uv and pip caches. The push is to
+    the checked-out branch; ``default_branch`` (default: that same branch, as in a
+    new repository) is the repository's default branch the event reports.
     """
     workflow = workflow or project / WORKFLOW
+    branch = git(project, "branch", "--show-current")
     home, artifacts = workdir / "home", workdir / "artifacts"
     home.mkdir(parents=True)
+    # act's --defaultbranch alone reports every push as one to the default branch.
+    event = workdir / "event.json"
+    event.write_text(
+        json.dumps(
+            {
+                "ref": f"refs/heads/{branch}",
+                "repository": {"default_branch": default_branch or branch},
+            }
+        ),
+        encoding="utf-8",
+    )
     argv = [
         str(_tool("act")),
         "push",
@@ -242,6 +257,8 @@ def run_act(
         f"MLRIG_E2E_PYTHON={sys.executable}",
         "--env",
         f"MLRIG_E2E_ARTIFACTS={artifacts}",
+        "--eventpath",
+        str(event),
         "--json",
     ]
     for uses, stub in action_stubs(workflow).items():
@@ -446,6 +463,56 @@ def test_setup_uv_stub_activates_the_environment_as_the_action_does(
     run = run_act(healthy, None, tmp_path / "act", package_cache, workflow=path)
     run.check(run.job_results == {"activate": "success"}, "the venv is not activated")
     run.check("activated: " in run.output("activate"), "the check step did not run")
+
+
+# --- The default branch ------------------------------------------------------------
+
+
+def test_ci_runs_on_a_default_branch_not_named_main_and_publishes_only_from_it(
+    package_cache: Path, tmp_path: Path
+) -> None:
+    """Default branch ``trunk``: a push to it runs the jobs and selects the image push;
+    a push to another branch runs none (pull requests run through ``pull_request``).
+
+    The docker job needs an engine, so its gate is run as a copy: the same trigger,
+    the same ``if:`` and ``PUBLISH`` expression, one step that prints it.
+    """
+    # The template's source (the next release), not the newest released version.
+    project = tmp_path / "demo-model"
+    answers = make_answers(ci_provider="github", python_version=PYTHON, framework="none")
+    new(project, answers=answers, template=builtin_template())
+    git(project, "branch", "-m", "trunk")
+    lint = run_act(project, "lint", tmp_path / "lint", package_cache, default_branch="trunk")
+    lint.check(lint.job_results == {"lint": "success"}, "lint did not run on trunk")
+
+    ci = yaml.safe_load((project / WORKFLOW).read_text(encoding="utf-8"))
+    docker = ci["jobs"]["docker"]
+    probe = {
+        "on": ci[True],
+        "jobs": {
+            "docker": {
+                "if": docker["if"],
+                "runs-on": "ubuntu-latest",
+                "env": docker["env"],
+                "steps": [{"run": 'echo "publish=$PUBLISH"'}],
+            }
+        },
+    }
+    path = tmp_path / "workflows" / "probe.yml"
+    path.parent.mkdir()
+    path.write_text(yaml.safe_dump(probe, sort_keys=False), encoding="utf-8")
+    on_trunk = run_act(project, None, tmp_path / "probe", package_cache, workflow=path)
+    on_trunk.check("publish=true" in on_trunk.output("docker"), "no image push from trunk")
+
+    git(project, "checkout", "-q", "-b", "feature")
+    args = (package_cache,)
+    feature = run_act(
+        project, None, tmp_path / "feature", *args, workflow=path, default_branch="trunk"
+    )
+    feature.check("publish=" not in feature.output("docker"), "a feature push ran the image job")
+    skipped = run_act(project, "lint", tmp_path / "skipped", *args, default_branch="trunk")
+    skipped.check(skipped.job_results.get("lint") != "success", "lint ran for a feature push")
+    skipped.check(not skipped.steps("lint"), "a feature push ran lint steps")
 
 
 # --- The healthy project -----------------------------------------------------------

@@ -528,3 +528,61 @@ def test_gitlab_ci_local_rejects_an_invalid_pipeline(
     listed = gitlab_ci_local.inspect(project, "--list-json")
     assert listed.returncode != 0
     assert "'scrip' property is not expected to be here at lint" in listed.stdout + listed.stderr
+
+
+# -- the default branch ----------------------------------------------------------------
+
+
+def test_pipeline_runs_on_a_default_branch_not_named_main_and_publishes_from_it(
+    gitlab_ci_local: GitlabCiLocal, tmp_path: Path
+) -> None:
+    """Default branch ``trunk``: a push to it starts the pipeline with every push job,
+    and docker-build's rules pick ``publish`` there and ``check`` on another branch.
+
+    docker-build needs Docker-in-Docker, so its rules are run as a copy: the same
+    workflow rules, rules and variables, one script line that prints the mode.
+    """
+    from mlrig import builtin_template
+
+    project = tmp_path / "demo-model"
+    new(project, answers=_answers(framework="none"), template=builtin_template())
+    git(project, "branch", "-m", "trunk")
+    trunk = [
+        "--ignore-predefined-vars",
+        "CI_DEFAULT_BRANCH",
+        "--variable",
+        "CI_DEFAULT_BRANCH=trunk",
+    ]
+    listed = gitlab_ci_local.inspect(project, "--list-csv", *trunk)
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    assert set(_listed_jobs(listed)) == {*LOCAL_JOBS, "docker-build"}
+
+    pipeline = yaml.safe_load((project / ".gitlab-ci.yml").read_text(encoding="utf-8"))
+    build = pipeline["docker-build"]
+    probe = {
+        "workflow": pipeline["workflow"],
+        "stages": ["build"],
+        "docker-build": {
+            "stage": "build",
+            "rules": build["rules"],
+            "variables": {"IMAGE_MODE": build["variables"]["IMAGE_MODE"]},
+            "script": ['echo "image mode: $IMAGE_MODE"'],
+        },
+    }
+    (project / "probe.yml").write_text(yaml.safe_dump(probe), encoding="utf-8")
+    modes = {}
+    for default in ("trunk", "elsewhere"):
+        argv = gitlab_ci_local._argv(
+            "--file", "probe.yml", "--force-shell-executor", "--no-color",
+            "--ignore-predefined-vars", "CI_DEFAULT_BRANCH",
+            "--variable", f"CI_DEFAULT_BRANCH={default}", "docker-build",
+        )  # fmt: skip
+        proc = subprocess.run(
+            argv, cwd=project, capture_output=True, text=True, check=False,
+            stdin=subprocess.DEVNULL, env=gitlab_ci_local.env(), timeout=RUN_TIMEOUT,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        found = re.search(r"image mode: (\w+)", proc.stdout)
+        assert found, proc.stdout
+        modes[default] = found.group(1)
+    assert modes == {"trunk": "publish", "elsewhere": "check"}

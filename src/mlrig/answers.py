@@ -28,6 +28,7 @@ __all__ = [
     "RECORDED",
     "Answers",
     "Question",
+    "default_python",
     "load_answers_file",
     "load_shared_answers",
     "monitoring_needs",
@@ -52,6 +53,9 @@ _CRON_FIELDS: tuple[tuple[str, int, int, tuple[str, ...]], ...] = (
     ("day of week", 0, 6, _WEEKDAYS),
 )
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+#: The longest word of a description (the answers file can fold it only at spaces).
+_DESCRIPTION_WORD = 64
 # A relative path inside the repository: no '..', no leading '-' or '/', plain characters.
 _REL_PATH = re.compile(r"(?!-)(?!.*(?:^|/)\.\.(?:/|$))[A-Za-z0-9_.][A-Za-z0-9_./-]{0,254}")
 _JOB_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")
@@ -136,13 +140,29 @@ def _package_name(project_name: str) -> str:
 def _text(raw: object) -> str:
     if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
         raise ValueError("must be text")
-    return str(raw)
+    text = str(raw)
+    # A lone surrogate (undecodable bytes, or a YAML "\udcff" escape) cannot be
+    # written to any file, so no answer may hold one.
+    if _SURROGATE.search(text):
+        raise ValueError("is not valid UTF-8 text (it holds a lone surrogate); give it in UTF-8")
+    return text
 
 
 def _description(raw: object) -> str:
+    """Free text, kept as given, whose words are at most 64 characters.
+
+    The answers file folds a long description at its spaces only; with short words
+    every line of it stays within the line length yamllint allows.
+    """
     text = _text(raw)
     if _CONTROL.search(text):
         raise ValueError("must not hold control characters other than tab and newline")
+    longest = max(text.split(), key=len, default="")
+    if len(longest) > _DESCRIPTION_WORD:
+        raise ValueError(
+            f"the word {longest[:20] + '...'!r} is {len(longest)} characters long; use words "
+            f"of at most {_DESCRIPTION_WORD} characters (split it with spaces)"
+        )
     return text
 
 
@@ -304,11 +324,28 @@ class Question:
     advanced: bool = False
 
 
+#: The Python versions offered, oldest first. The newest is the newest that
+#: scikit-learn, PyTorch and NumPy all publish wheels for (December 2026: torch has
+#: none for 3.15 on PyPI yet, so 3.15 is not offered).
 _PYTHON_VERSIONS = ("3.10", "3.11", "3.12", "3.13", "3.14")
 _CI_PROVIDERS = ("github", "gitlab", "both")
 _PACKAGE_MANAGERS = ("uv", "pip")
 _FRAMEWORKS = ("sklearn", "pytorch", "none")
 _GATE_METRICS = ("accuracy", "f1")
+
+
+def default_python(running: tuple[int, int] | None = None) -> str:
+    """The default ``python_version``: the running interpreter's, capped to the offered range.
+
+    That is the newest version every framework supports when ``running`` (default: this
+    interpreter's major and minor) is newer, the running one when it is older, so that a
+    new project's tests run on the Python its author has; never below the oldest offered.
+    """
+    major, minor = running or sys.version_info[:2]
+    offered = [tuple(map(int, version.split("."))) for version in _PYTHON_VERSIONS]
+    fitting = [version for version in offered if version <= (major, minor)] or offered[:1]
+    return "{}.{}".format(*fitting[-1])
+
 
 #: The questions in the order they are asked. ``project_name`` defaults to the
 #: destination folder's name, so its default here is only a placeholder.
@@ -318,7 +355,11 @@ QUESTIONS: tuple[Question, ...] = (
         "description", "One-line description", "A small machine-learning project", _description
     ),
     Question(
-        "python_version", "Python version", "3.12", _choice(*_PYTHON_VERSIONS), _PYTHON_VERSIONS
+        "python_version",
+        "Python version",
+        default_python(),
+        _choice(*_PYTHON_VERSIONS),
+        _PYTHON_VERSIONS,
     ),
     Question("ci_provider", "CI provider", "github", _choice(*_CI_PROVIDERS), _CI_PROVIDERS),
     Question(

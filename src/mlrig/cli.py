@@ -264,6 +264,10 @@ def new(
     defaults under --defaults; otherwise mlrig fails and lists them. DEST becomes
     a git repository with one initial commit unless --no-git is given.
 
+    The python_version default depends on the machine: the Python running mlrig,
+    or 3.14 (the newest that scikit-learn, PyTorch and NumPy all support) when it
+    is newer. The project's .python-version names it, so local uv matches CI.
+
     --template renders a house template instead of the built-in one; copier
     records it in .copier-answers.yml, so `mlrig update` (and plain `copier
     update`) follow its new version tags. A template that runs tasks, migrations
@@ -351,12 +355,16 @@ def new(
     click.secho(f"Created {result.dest}: {len(result.files)} files{commit}.", fg="green")
     if spec is not None:
         return
-    install, run = (
-        ("uv sync --extra dev", "uv run ")
-        if answers.package_manager == "uv"
-        else ('python -m pip install -e ".[dev]"', "")
-    )
-    click.echo(f"Next: cd {result.dest} && {install} && {run}pytest")
+    if answers.package_manager == "uv":
+        click.echo(
+            f"Next (needs uv, https://docs.astral.sh/uv/): cd {result.dest} && "
+            "uv sync --extra dev && uv run pytest"
+        )
+    else:
+        click.echo(
+            f"Next: cd {result.dest} && python3 -m venv .venv && "
+            '.venv/bin/pip install -e ".[dev]" && .venv/bin/pytest'
+        )
 
 
 def _stdin_is_terminal() -> bool:

@@ -46,6 +46,7 @@ from mlrig._record import (
     versions_behind,
 )
 from mlrig._repo import MAX_BYTES, Repo, scan
+from mlrig.answers import default_python
 from mlrig.errors import InvalidInputError, MlrigError
 from mlrig.templates import is_builtin, template_source, template_versions
 from mlrig.validate import Check, collect_checks, start_checks
@@ -892,7 +893,7 @@ def _stage_findings(report: DoctorReport) -> list[DoctorFinding]:
                 "medium",
                 f"mlrig cannot serve this repository's Python {python.version}".rstrip(),
                 python.why + ".",
-                f"mlrig adopt -d python_version={choice.group(1) if choice else '3.12'}",
+                f"mlrig adopt -d python_version={choice.group(1) if choice else default_python()}",
                 (python.source.split(" ")[0],) if python.source else (),
             )
         )
