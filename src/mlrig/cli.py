@@ -205,6 +205,8 @@ def new(
         )
     for warning in result.warnings:
         click.secho(f"mlrig: warning: {warning}", fg="yellow", err=True)
+    if result.lock_problem is not None:
+        click.secho(f"mlrig: warning: {result.lock_problem}", fg="yellow", err=True)
     if result.dry_run:
         click.echo(f"Would create {result.dest} with {len(result.files)} files:")
         for name in result.files:

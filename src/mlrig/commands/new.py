@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlrig._git import commit_all, find_git, run_git
+from mlrig._lock import write_lock
 from mlrig._version import __version__
 from mlrig.answers import QUESTIONS, Answers
 from mlrig.config import Config
@@ -63,6 +64,11 @@ class NewResult:
     dry_run: bool
     #: Things the user should know before the first pipeline run.
     warnings: tuple[str, ...] = ()
+    #: The dependency lock files written (and committed) for the starter project.
+    lock: tuple[str, ...] = ()
+    #: Why the starter project has no lock, with the command to run; ``None`` when it
+    #: has one, and for a dry run, another template or an existing repository.
+    lock_problem: str | None = None
 
 
 def check_destination(dest: Path) -> None:
@@ -121,9 +127,13 @@ def new(
 
     ``dest`` must not exist or be an empty directory. The project is rendered in a
     staging directory beside ``dest`` and moved into place only when complete, so a
-    failure or an interrupt leaves nothing behind. With ``git`` the project becomes
-    a git repository on branch ``main`` with one initial commit. With ``dry_run``
-    nothing is written and the result lists the files that would be.
+    failure or an interrupt leaves nothing behind. The built-in template's starter
+    project also gets its dependency lock (:mod:`mlrig._lock`) before the initial
+    commit; when uv or the package index is not there, the project is created
+    without one and the result's ``lock_problem`` says what to run. With ``git`` the
+    project becomes a git repository on branch ``main`` with one initial commit.
+    With ``dry_run`` nothing is written and the result lists the files that would be
+    rendered.
     """
     dest = Path(os.path.abspath(dest))
     check_destination(dest)
@@ -141,13 +151,20 @@ def new(
         find_git()
     with staged(dest) as out:
         render_template(source, ref, out, answers, info=info, trust=trust)
+        lock: tuple[str, ...] = ()
+        lock_problem: str | None = None
+        if info is None and isinstance(answers, Answers) and not answers.existing_repo:
+            written = write_lock(
+                out, answers.package_manager, answers.python_version, answers.framework
+            )
+            lock, lock_problem = written.files, written.problem
         files = _list_files(out)
         warnings = _warnings(out, answers, info)
         commit = None
         if git:
             run_git(out, "init", "--quiet", "--initial-branch=main")
             commit = commit_all(out, f"Initial commit from mlrig {__version__}")
-    return NewResult(dest, files, commit, False, warnings)
+    return NewResult(dest, files, commit, False, warnings, lock, lock_problem)
 
 
 @contextmanager
