@@ -135,7 +135,7 @@ def _reason(stderr: str) -> str:
     errors = [line for line in lines if not line.startswith(("warning:", "Using ", "Resolved "))]
     if not errors:
         return ""
-    first = errors[0].removeprefix("error:").lstrip("× ").strip().rstrip(".")
+    first = errors[0].removeprefix("error:").lstrip("\u00d7 ").strip().rstrip(".")
     # uv's first line can be as vague as "Request failed after 3 retries": add what failed.
     cause = next((line for line in errors[1:] if line.startswith("cause:")), None)
     if cause is None:
