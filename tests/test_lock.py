@@ -156,6 +156,15 @@ def test_dockerfile_base_image_is_pinned_by_digest_in_both_stages(
 # --- Slow: locking for real --------------------------------------------------------
 
 
+def _findings(project: Path) -> list[str]:
+    """doctor's findings, but the one of a project rendered from the template source.
+
+    A released template has version tags; its working copy, rendered here so that
+    the test sees this branch's template, has none.
+    """
+    return [f.id for f in doctor(project).findings if f.id != "template-unknown"]
+
+
 def _run(argv: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         argv, cwd=cwd, capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL
@@ -181,7 +190,7 @@ def test_uv_project_is_locked_committed_and_a_first_sync_keeps_the_tree_clean(
     sync = _run([str(uv), "sync", "--locked", "--extra", "dev", "--python", sys.executable], dest)
     assert sync.returncode == 0, sync.stderr
     assert git(dest, "status", "--porcelain") == ""
-    assert not doctor(dest).findings
+    assert _findings(dest) == []
 
 
 @pytest.mark.slow
@@ -206,4 +215,4 @@ def test_pip_project_gets_hashed_locks_that_plain_pip_installs(tmp_path: Path) -
     install = _run([*pip, "install", "--require-hashes", "-r", PIP_DEV_LOCK], dest)
     assert install.returncode == 0, install.stderr
     assert git(dest, "status", "--porcelain") == ""
-    assert not doctor(dest).findings
+    assert _findings(dest) == []
