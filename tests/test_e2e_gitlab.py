@@ -34,7 +34,7 @@ import shutil
 import subprocess
 import sys
 import venv
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -199,7 +199,7 @@ def _answers(**given: object) -> Answers:
     return make_answers(**{"ci_provider": "gitlab", "python_version": PYTHON, **given})
 
 
-def generate_project(dest: Path, *, lock: bool = False, **given: object) -> Path:
+def generate_project(dest: Path, given: Mapping[str, object], *, lock: bool = False) -> Path:
     """Generate a project of the template source into ``dest``: a git repository, on ``main``.
 
     With ``lock`` mlrig locks its dependencies (from the package index), as ``mlrig new``
@@ -245,7 +245,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Gener
     def _get(name: str) -> Generated:
         if name not in made:
             base = tmp_path_factory.mktemp(name)
-            project = generate_project(base / "demo-model", lock=True, **VARIANTS[name])
+            project = generate_project(base / "demo-model", VARIANTS[name], lock=True)
             made[name] = Generated(name, project, jobs_venv(base / "jobs-venv"))
         return made[name]
 
@@ -523,7 +523,7 @@ def _listed_jobs(inspected: subprocess.CompletedProcess[str]) -> dict[str, list[
 def test_gitlab_ci_local_accepts_the_rendered_pipeline(
     gitlab_ci_local: GitlabCiLocal, tmp_path: Path, answers: dict[str, object]
 ) -> None:
-    project = generate_project(tmp_path / "demo-model", **answers)
+    project = generate_project(tmp_path / "demo-model", answers)
     given = _answers(**answers)
     docker, gpu = given.docker, given.gpu_runner != "none"
     monitor = given.monitoring_schedule != "none"
@@ -573,7 +573,7 @@ def test_gitlab_ci_local_rejects_an_invalid_pipeline(
     gitlab_ci_local: GitlabCiLocal, tmp_path: Path
 ) -> None:
     """A known-bad file: proves gitlab-ci-local's own schema check is wired in."""
-    project = generate_project(tmp_path / "demo-model")
+    project = generate_project(tmp_path / "demo-model", {})
     _replace_once(project / ".gitlab-ci.yml", "  stage: lint\n", "  stage: lint\n  scrip: [x]\n")
     git(project, "commit", "--quiet", "--all", "--message", "A typo in the lint job")
     listed = gitlab_ci_local.inspect(project, "--list-json")
