@@ -179,7 +179,8 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="mlrig-bench-gitlab-"))
     try:
-        source = generate_project(work / "demo-model")
+        # The pipeline installs exactly the lock: generate it, as mlrig new does.
+        source = generate_project(work / "demo-model", {}, lock=True)
         (work / "home").mkdir()
         gcl = GitlabCiLocal(GITLAB_CI_LOCAL, home=work / "home", cache=work / "cache")
         print(

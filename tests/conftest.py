@@ -2,17 +2,39 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
-from mlrig import Answers, builtin_template, new, resolve_answers
+from mlrig import Answers, _lock, builtin_template, new, resolve_answers
 from mlrig.cli import main
 
 # The world gallery (tests/world.py): its own tests run in copies, never collected here.
 collect_ignore = ["repos"]
+
+_FIND_UV = _lock._find_uv
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_lock() -> Iterator[None]:
+    """The quick loop never contacts a package index: ``new`` finds no uv and writes no lock.
+
+    Tests (and module fixtures) that need the lock render inside :func:`locking`.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_lock, "_find_uv", lambda: None)
+        yield
+
+
+@contextmanager
+def locking() -> Iterator[None]:
+    """Within the block ``new`` locks with the real uv (and the package index)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_lock, "_find_uv", _FIND_UV)
+        yield
 
 
 def make_answers(**given: object) -> Answers:

@@ -46,7 +46,7 @@ import pytest
 import yaml
 
 from mlrig import builtin_template, new
-from tests.conftest import make_answers
+from tests.conftest import locking, make_answers
 from tests.templaterepo import git
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -299,8 +299,14 @@ def run_pipeline(
 
 
 def generate(dest: Path, **answers: str) -> Path:
-    """A GitHub project for this interpreter's Python, as a git repository."""
-    new(dest, answers=make_answers(ci_provider="github", python_version=PYTHON, **answers))
+    """A GitHub project of the template source for this interpreter's Python, locked, in git."""
+    with locking():
+        result = new(
+            dest,
+            answers=make_answers(ci_provider="github", python_version=PYTHON, **answers),
+            template=builtin_template(),
+        )
+    assert result.lock_problem is None, result.lock_problem
     return dest
 
 
@@ -744,3 +750,48 @@ def test_metric_regression_against_the_baseline_fails_train_with_the_reason(
     run.check(run.step_result("train", "Upload the model and metrics") == "success", "no upload")
     metrics = json.loads((run.artifacts / "artifacts" / "metrics.json").read_text())
     assert metrics["accuracy"] == 0.93
+
+
+def _add_dependency(text: str) -> str:
+    """pyproject.toml with one more runtime dependency, and no lock update."""
+    return re.sub(r"^dependencies = \[", 'dependencies = ["six>=1.16", ', text, count=1, flags=re.M)
+
+
+def test_dependency_changed_without_a_lock_update_fails_the_uv_install(
+    small: Path, package_cache: Path, tmp_path: Path
+) -> None:
+    project = broken_copy(
+        small, tmp_path / "demo-model", "Depend on six", {"pyproject.toml": _add_dependency}
+    )
+    run = run_act(project, "test", tmp_path / "act", package_cache)
+    assert_fails_at(
+        run,
+        "test",
+        "Install dependencies",
+        # uv wraps its message to the terminal's width.
+        "error: The lockfile at `uv.lock` needs to be updated, but `--locked` was",
+        "To update the lockfile, run `uv lock`.",
+    )
+
+
+def test_dependency_changed_without_a_lock_update_fails_the_pip_install(
+    small_pip: Path, package_cache: Path, tmp_path: Path
+) -> None:
+    project = broken_copy(
+        small_pip, tmp_path / "demo-model", "Depend on six", {"pyproject.toml": _add_dependency}
+    )
+    run = run_act(project, "test", tmp_path / "act", package_cache)
+    assert_fails_at(
+        run,
+        "test",
+        "Install dependencies",
+        "demo-model 0.1.0 requires six, which is not installed.",
+        f"uv pip compile pyproject.toml --extra dev --universal --generate-hashes "
+        f"--python-version {PYTHON} -o requirements-dev.lock",
+    )
+    # act shows the ::error:: annotation in its log, not in the step's output.
+    run.check(
+        "::error::requirements-dev.lock does not match pyproject.toml: run these commands and "
+        "commit requirements.lock and requirements-dev.lock:" in run.log("test"),
+        "no error annotation naming the lock",
+    )

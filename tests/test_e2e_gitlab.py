@@ -34,15 +34,15 @@ import shutil
 import subprocess
 import sys
 import venv
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
 
-from mlrig import Answers, new
-from tests.conftest import make_answers
+from mlrig import Answers, builtin_template, new
+from tests.conftest import locking, make_answers
 from tests.templaterepo import git
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -199,9 +199,18 @@ def _answers(**given: object) -> Answers:
     return make_answers(**{"ci_provider": "gitlab", "python_version": PYTHON, **given})
 
 
-def generate_project(dest: Path, **given: object) -> Path:
-    """Generate a project into ``dest``: a git repository with one commit, on ``main``."""
-    new(dest, answers=_answers(**given))
+def generate_project(dest: Path, given: Mapping[str, object], *, lock: bool = False) -> Path:
+    """Generate a project of the template source into ``dest``: a git repository, on ``main``.
+
+    With ``lock`` mlrig locks its dependencies (from the package index), as ``mlrig new``
+    does for a user; the pipeline's install steps need that lock.
+    """
+    if not lock:
+        new(dest, answers=_answers(**given), template=builtin_template())
+        return dest
+    with locking():
+        result = new(dest, answers=_answers(**given), template=builtin_template())
+    assert result.lock_problem is None, result.lock_problem
     return dest
 
 
@@ -236,7 +245,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Gener
     def _get(name: str) -> Generated:
         if name not in made:
             base = tmp_path_factory.mktemp(name)
-            project = generate_project(base / "demo-model", **VARIANTS[name])
+            project = generate_project(base / "demo-model", VARIANTS[name], lock=True)
             made[name] = Generated(name, project, jobs_venv(base / "jobs-venv"))
         return made[name]
 
@@ -302,10 +311,14 @@ def _replace_once(path: Path, old: str, new_text: str) -> None:
 
 
 def _broken_copy(
-    generated: Callable[[str], Generated], dest: Path, what: str, edit: Callable[[Path], None]
+    generated: Callable[[str], Generated],
+    dest: Path,
+    what: str,
+    edit: Callable[[Path], None],
+    variant: str = BREAK_VARIANT,
 ) -> Path:
-    """Clone the healthy project into ``dest``, apply ``edit`` and commit it."""
-    source = generated(BREAK_VARIANT).project
+    """Clone the healthy project of ``variant`` into ``dest``, apply ``edit`` and commit it."""
+    source = generated(variant).project
     git(dest.parent, "clone", "--quiet", str(source), str(dest))
     git(dest, "remote", "remove", "origin")  # gitlab-ci-local would try to parse a local path
     edit(dest)
@@ -319,8 +332,9 @@ def _run_broken(
     project: Path,
     *jobs: str,
     needs: bool = False,
+    variant: str = BREAK_VARIANT,
 ) -> PipelineRun:
-    return gitlab_ci_local.run(project, generated(BREAK_VARIANT).venv_bin, *jobs, needs=needs)
+    return gitlab_ci_local.run(project, generated(variant).venv_bin, *jobs, needs=needs)
 
 
 def test_lint_error_fails_the_lint_job(
@@ -429,6 +443,43 @@ def test_metric_regression_against_the_baseline_fails_the_gate(
     assert re.search(reason, log, re.MULTILINE), log
 
 
+def _add_dependency(project: Path) -> None:
+    """One more runtime dependency in pyproject.toml, and no lock update."""
+    path = project / "pyproject.toml"
+    text = path.read_text(encoding="utf-8")
+    new_text = re.sub(r"^dependencies = \[", 'dependencies = ["six>=1.16", ', text, flags=re.M)
+    assert new_text != text
+    path.write_text(new_text, encoding="utf-8")
+
+
+def test_dependency_changed_without_a_lock_update_fails_the_pip_install(
+    generated: Callable[[str], Generated], gitlab_ci_local: GitlabCiLocal, tmp_path: Path
+) -> None:
+    project = _broken_copy(generated, tmp_path / "p", "a dependency, no lock", _add_dependency)
+    run = _run_broken(generated, gitlab_ci_local, project, "test")
+    assert run.statuses == {"test": "FAIL"}, run
+    log = run.log("test")
+    assert "demo-model 0.1.0 requires six, which is not installed." in log, log
+    assert (
+        "ERROR: requirements-dev.lock does not match pyproject.toml: run these commands and "
+        "commit requirements.lock and requirements-dev.lock:" in log
+    ), log
+    assert "$ pytest" not in log, "the tests ran without their dependencies"
+
+
+def test_dependency_changed_without_a_lock_update_fails_the_uv_install(
+    generated: Callable[[str], Generated], gitlab_ci_local: GitlabCiLocal, tmp_path: Path
+) -> None:
+    project = _broken_copy(
+        generated, tmp_path / "p", "a dependency, no lock", _add_dependency, "sklearn-uv"
+    )
+    run = _run_broken(generated, gitlab_ci_local, project, "test", variant="sklearn-uv")
+    assert run.statuses == {"test": "FAIL"}, run
+    log = " ".join(run.log("test").split())  # uv wraps its message to the terminal's width
+    assert "The lockfile at `uv.lock` needs to be updated, but `--locked` was provided." in log
+    assert "To update the lockfile, run `uv lock`." in log, log
+
+
 # -- gitlab-ci-local parses every GitLab render ----------------------------------------
 
 RENDERS: dict[str, dict[str, object]] = {
@@ -472,7 +523,7 @@ def _listed_jobs(inspected: subprocess.CompletedProcess[str]) -> dict[str, list[
 def test_gitlab_ci_local_accepts_the_rendered_pipeline(
     gitlab_ci_local: GitlabCiLocal, tmp_path: Path, answers: dict[str, object]
 ) -> None:
-    project = generate_project(tmp_path / "demo-model", **answers)
+    project = generate_project(tmp_path / "demo-model", answers)
     given = _answers(**answers)
     docker, gpu = given.docker, given.gpu_runner != "none"
     monitor = given.monitoring_schedule != "none"
@@ -522,7 +573,7 @@ def test_gitlab_ci_local_rejects_an_invalid_pipeline(
     gitlab_ci_local: GitlabCiLocal, tmp_path: Path
 ) -> None:
     """A known-bad file: proves gitlab-ci-local's own schema check is wired in."""
-    project = generate_project(tmp_path / "demo-model")
+    project = generate_project(tmp_path / "demo-model", {})
     _replace_once(project / ".gitlab-ci.yml", "  stage: lint\n", "  stage: lint\n  scrip: [x]\n")
     git(project, "commit", "--quiet", "--all", "--message", "A typo in the lint job")
     listed = gitlab_ci_local.inspect(project, "--list-json")

@@ -343,6 +343,8 @@ def new(
         )
     for warning in result.warnings:
         click.secho(f"mlrig: warning: {warning}", fg="yellow", err=True)
+    if result.lock_problem is not None:
+        click.secho(f"mlrig: warning: {result.lock_problem}", fg="yellow", err=True)
     if as_json:
         _echo_json(result.as_dict())
         return

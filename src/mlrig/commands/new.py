@@ -15,6 +15,7 @@ from pathlib import Path
 
 from mlrig._credentials import without_credentials
 from mlrig._git import commit_all, find_git, run_git
+from mlrig._lock import write_lock
 from mlrig._progress import Progress, silent
 from mlrig._record import ANSWERS_FILE, write_src_path
 from mlrig._version import __version__
@@ -67,6 +68,11 @@ class NewResult:
     dry_run: bool
     #: Things the user should know before the first pipeline run.
     warnings: tuple[str, ...] = ()
+    #: The dependency lock files written (and committed) for the starter project.
+    lock: tuple[str, ...] = ()
+    #: Why the starter project has no lock, with the command to run; ``None`` when it
+    #: has one, and for a dry run, another template or an existing repository.
+    lock_problem: str | None = None
 
     def as_dict(self) -> dict[str, object]:
         """The stable JSON form of ``mlrig new --json``."""
@@ -76,6 +82,8 @@ class NewResult:
             "files": list(self.files),
             "commit": self.commit,
             "warnings": list(self.warnings),
+            "lock": list(self.lock),
+            "lock_problem": self.lock_problem,
         }
 
 
@@ -136,10 +144,14 @@ def new(
 
     ``dest`` must not exist or be an empty directory. The project is rendered in a
     staging directory beside ``dest`` and moved into place only when complete, so a
-    failure or an interrupt leaves nothing behind. With ``git`` the project becomes
-    a git repository on branch ``main`` with one initial commit. With ``dry_run``
-    nothing is written and the result lists the files that would be. ``progress``
-    is called as each phase starts (rendering, the initial commit).
+    failure or an interrupt leaves nothing behind. The built-in template's starter
+    project also gets its dependency lock (:mod:`mlrig._lock`) before the initial
+    commit; when uv or the package index is not there, the project is created
+    without one and the result's ``lock_problem`` says what to run. With ``git`` the
+    project becomes a git repository on branch ``main`` with one initial commit.
+    With ``dry_run`` nothing is written and the result lists the files that would be
+    rendered. ``progress`` is called as each phase starts (rendering, locking, the
+    initial commit).
     """
     dest = Path(os.path.abspath(dest))
     check_destination(dest)
@@ -158,6 +170,14 @@ def new(
         find_git()
     with staged(dest) as out:
         render_template(source, ref, out, answers, info=info, trust=trust)
+        lock: tuple[str, ...] = ()
+        lock_problem: str | None = None
+        if info is None and isinstance(answers, Answers) and not answers.existing_repo:
+            progress("locking the dependencies (uv)")
+            written = write_lock(
+                out, answers.package_manager, answers.python_version, answers.framework
+            )
+            lock, lock_problem = written.files, written.problem
         files = _list_files(out)
         warnings = _warnings(out, answers, info)
         commit = None
@@ -165,7 +185,7 @@ def new(
             progress("making the initial commit")
             run_git(out, "init", "--quiet", "--initial-branch=main")
             commit = commit_all(out, f"Initial commit from mlrig {__version__}")
-    return NewResult(dest, files, commit, False, warnings)
+    return NewResult(dest, files, commit, False, warnings, lock, lock_problem)
 
 
 @contextmanager
