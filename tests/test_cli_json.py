@@ -187,10 +187,14 @@ def test_new_progress_on_a_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr("mlrig.cli._stderr_is_terminal", lambda: True)
     result = run_cli("new", str(tmp_path / "demo"), "--defaults")
     assert result.exit_code == 0, result.stderr
-    assert result.stderr.splitlines() == [
+    lines = result.stderr.splitlines()
+    assert lines[:3] == [
         "mlrig: rendering the project...",
+        "mlrig: locking the dependencies (uv)...",
         "mlrig: making the initial commit...",
     ]
+    # The test session has no uv: the one line after the progress is the no-lock warning.
+    assert [line.split(":", 2)[1] for line in lines[3:]] == [" warning"]
 
 
 def test_adopt_progress_on_a_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -17,6 +17,7 @@ import pytest
 
 from mlrig import builtin_template, new
 from mlrig._lock import PIP_DEV_LOCK, PIP_LOCK, UV_LOCK, lock_commands
+from mlrig.answers import default_python
 from mlrig.commands.doctor import doctor
 from tests.conftest import locking, make_answers, run_cli
 from tests.templaterepo import git
@@ -39,7 +40,7 @@ def test_without_uv_the_project_is_created_and_the_warning_names_the_command(
     dest = tmp_path / "demo-model"
     result = run_cli("new", str(dest), "--defaults", "-d", f"package_manager={package_manager}")
     assert result.exit_code == 0, result.output
-    command = " && ".join(_refresh(package_manager, "3.12", "sklearn"))
+    command = " && ".join(_refresh(package_manager, default_python(), "sklearn"))
     assert (
         f"mlrig: warning: no lock file: uv was not found (https://docs.astral.sh/uv/); "
         f"run `{command}` in the project and commit {files}"
@@ -112,7 +113,9 @@ def test_readme_and_pipelines_show_the_lock_commands_mlrig_runs(
     dest = tmp_path / "demo-model"
     new(
         dest,
-        answers=make_answers(package_manager="pip", framework=framework, ci_provider="both"),
+        answers=make_answers(
+            package_manager="pip", framework=framework, ci_provider="both", python_version="3.12"
+        ),
         template=builtin_template(),
         git=False,
     )
