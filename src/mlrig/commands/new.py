@@ -25,6 +25,7 @@ from mlrig.templates import (
     TemplateQuestion,
     TemplateSpec,
     builtin_bundle,
+    builtin_data,
     builtin_template,
     check_rendered,
     check_trust,
@@ -335,6 +336,7 @@ def render_template(
 
     if info is None:
         # The built-in template runs no code, and its answers are already valid.
+        data.update(builtin_data())
         copy(unsafe=False)
         return
     from copier.errors import CopierError, ForbiddenPathError, UnsafeTemplateError

@@ -45,6 +45,7 @@ from mlrig.errors import EnvironmentProblem, Interrupted, InvalidInputError
 from mlrig.templates import (
     NEVER_RENDERED,
     builtin_bundle,
+    builtin_data,
     check_rendered,
     is_builtin,
     template_versions,
@@ -149,7 +150,7 @@ def update(
             crlf = _to_lf(copy)
             if crlf:
                 commit_all(worktree, "mlrig: LF line endings for the merge")
-            _copier_update(copy, target, name=project.name, trust=trust)
+            _copier_update(copy, target, name=project.name, builtin=builtin, trust=trust)
             _to_crlf(crlf)
             conflicts = _settle_conflicts(worktree, subdir, conflict)
             run_git(worktree, "add", "--all")
@@ -269,8 +270,13 @@ def _to_crlf(paths: list[Path]) -> None:
                 path.write_bytes(data.replace(b"\n", b"\r\n"))
 
 
-def _copier_update(copy: Path, version: str, *, name: str, trust: bool = False) -> None:
-    """copier's 3-way update of ``copy`` (of project ``name``); conflicts are left inline."""
+def _copier_update(
+    copy: Path, version: str, *, name: str, builtin: bool, trust: bool = False
+) -> None:
+    """copier's 3-way update of ``copy`` (of project ``name``); conflicts are left inline.
+
+    The ``builtin`` template also gets :func:`~mlrig.templates.builtin_data`.
+    """
     # Imported here: copier takes most of a second to import.
     from copier import run_update
 
@@ -281,6 +287,7 @@ def _copier_update(copy: Path, version: str, *, name: str, trust: bool = False) 
         run_update(
             str(copy),
             vcs_ref=version,
+            data=builtin_data() if builtin else {},
             overwrite=True,
             defaults=True,
             skip_answered=True,
