@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlrig._git import commit_all, find_git, run_git
+from mlrig._syncpin import pin_sync_tool
 from mlrig._version import __version__
 from mlrig.answers import QUESTIONS, Answers
 from mlrig.config import Config
@@ -144,6 +145,9 @@ def new(
         render_template(source, ref, out, answers, info=info, trust=trust)
         files = _list_files(out)
         warnings = _warnings(out, answers, info)
+        if info is None and isinstance(answers, Answers):
+            pinned = pin_sync_tool(out, answers.python_version)
+            warnings += (pinned,) if pinned else ()
         commit = None
         if git:
             run_git(out, "init", "--quiet", "--initial-branch=main")
