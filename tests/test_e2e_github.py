@@ -211,18 +211,23 @@ def run_act(
     workdir: Path,
     cache: Path,
     workflow: Path | None = None,
+    *,
+    event: str = "push",
+    payload: Mapping[str, object] | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> ActRun:
-    """Run ``job`` (and the jobs it needs) of ``project``'s CI for a push, with act.
+    """Run ``job`` (and the jobs it needs) of ``project``'s CI for ``event``, with act.
 
     ``job`` None runs every job of ``workflow``. ``workdir`` receives act's own files
-    and the uploaded artifacts; ``cache`` holds the uv and pip caches.
+    and the uploaded artifacts; ``cache`` holds the uv and pip caches. ``payload`` is
+    the event's (act's own by default); ``env`` is added to the runner's environment.
     """
     workflow = workflow or project / WORKFLOW
     home, artifacts = workdir / "home", workdir / "artifacts"
     home.mkdir(parents=True)
     argv = [
         str(_tool("act")),
-        "push",
+        event,
         "--workflows",
         str(workflow),
         *(["--job", job] if job else []),
@@ -246,11 +251,15 @@ def run_act(
     ]
     for uses, stub in action_stubs(workflow).items():
         argv += ["--local-repository", f"{uses}={stub}"]
+    if payload is not None:
+        event_file = workdir / "event.json"
+        event_file.write_text(json.dumps(payload), encoding="utf-8")
+        argv += ["--eventpath", str(event_file)]
     start = time.monotonic()
     proc = subprocess.run(
         argv,
         cwd=project,
-        env=runner_env(home, cache),
+        env={**runner_env(home, cache), **(env or {})},
         capture_output=True,
         text=True,
         check=False,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from importlib import metadata
 from pathlib import Path
 
@@ -47,7 +48,8 @@ def lock_sync_pin(project: Path, python_version: str, *, find_links: Path | None
     lines = path.read_text(encoding="utf-8").splitlines()
     comments = [line for line in lines if line.startswith("#") or not line.strip()]
     requirement = next(line for line in lines if line.startswith("mlrig=="))
-    uv = shutil.which("uv")
+    # uv on PATH, or the one pip installed beside this mlrig's Python.
+    uv = shutil.which("uv") or shutil.which("uv", path=str(Path(sys.executable).parent))
     if uv is None:
         raise EnvironmentProblem(
             f"uv is not installed, so {SYNC_REQUIREMENTS} got no hashes; install uv "
