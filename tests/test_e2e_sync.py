@@ -33,14 +33,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
 from mlrig import new
 from mlrig._syncpin import SYNC_REQUIREMENTS, lock_sync_pin
 from mlrig.templates import BUNDLE_NAME, TemplateSpec
 from tests.conftest import make_answers
-from tests.test_e2e_github import ActRun, run_act
-from tests.test_e2e_gitlab import GITLAB_CI_LOCAL, jobs_venv
 from tests.templaterepo import git
+from tests.test_e2e_github import STUBS, ActRun, action_stubs, run_act
+from tests.test_e2e_gitlab import GITLAB_CI_LOCAL, jobs_venv
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -119,7 +120,11 @@ def make_project(
     """A project on template ``version`` with the release's pin, and its bare remote."""
     project = root / "demo-model"
     answers = make_answers(ci_provider=provider, python_version=PYTHON, framework="none")
-    new(project, answers=answers.to_data(), template=TemplateSpec(str(release.bundle), f"v{version}"))
+    new(
+        project,
+        answers=answers.to_data(),
+        template=TemplateSpec(str(release.bundle), f"v{version}"),
+    )
     (project / SYNC_REQUIREMENTS).write_text(release.pin, encoding="utf-8")
     git(project, "add", "--all")
     git(project, "commit", "--quiet", "-m", "Pin mlrig for the template sync")
@@ -150,8 +155,11 @@ def _wrong_hash(project: Path) -> None:
     for i in range(at + 1, len(lines)):
         if "--hash=sha256:" not in lines[i]:
             break
-        lines[i] = lines[i].split("--hash=sha256:")[0] + "--hash=sha256:" + "0" * 64 + (
-            " \\\n" if lines[i].rstrip().endswith("\\") else "\n"
+        lines[i] = (
+            lines[i].split("--hash=sha256:")[0]
+            + "--hash=sha256:"
+            + "0" * 64
+            + (" \\\n" if lines[i].rstrip().endswith("\\") else "\n")
         )
     path.write_text("".join(lines), encoding="utf-8")
 
@@ -163,8 +171,14 @@ def _commit(project: Path, change: Callable[[Path], None]) -> None:
 
 #: A red job's scenario: what breaks, and the reason the log must give.
 RED = {
-    "no-hash": (_drop_hashes, "no verified pin: .mlrig/sync-requirements.txt names mlrig without a --hash"),
-    "hash-mismatch": (_wrong_hash, "cannot install the mlrig pinned in .mlrig/sync-requirements.txt"),
+    "no-hash": (
+        _drop_hashes,
+        "no verified pin: .mlrig/sync-requirements.txt names mlrig without a --hash",
+    ),
+    "hash-mismatch": (
+        _wrong_hash,
+        "cannot install the mlrig pinned in .mlrig/sync-requirements.txt",
+    ),
     "damaged-answers": (_damage_answers, "mlrig update: invalid input (exit code 2)"),
 }
 
@@ -179,6 +193,48 @@ def _find_links(release: Release) -> str:
 @pytest.fixture(scope="module")
 def pip_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("sync-package-cache")
+
+
+#: The inputs of peter-evans/create-pull-request v8.1.1 (its action.yml).
+CREATE_PULL_REQUEST_INPUTS = [
+    "token",
+    "branch-token",
+    "path",
+    "add-paths",
+    "commit-message",
+    "committer",
+    "author",
+    "signoff",
+    "branch",
+    "delete-branch",
+    "branch-suffix",
+    "base",
+    "push-to-fork",
+    "sign-commits",
+    "title",
+    "body",
+    "body-path",
+    "labels",
+    "assignees",
+    "reviewers",
+    "team-reviewers",
+    "milestone",
+    "draft",
+    "maintainer-can-modify",
+]
+
+
+def test_the_stubs_accept_what_the_sync_workflow_passes(release: Release, tmp_path: Path) -> None:
+    project, _ = make_project(tmp_path, release, "github", CURRENT)
+    workflow = project / ".github" / "workflows" / "template-sync.yml"
+    steps = yaml.safe_load(workflow.read_text())["jobs"]["sync"]["steps"]
+    stubs = action_stubs(workflow)  # raises if one is missing
+    for step in steps:
+        if step.get("uses") in stubs:
+            stub = yaml.safe_load((stubs[step["uses"]] / "action.yml").read_text())
+            assert set(step.get("with", {})) <= set(stub["inputs"]), step["uses"]
+    stub = STUBS / "peter-evans__create-pull-request" / "action.yml"
+    assert list(yaml.safe_load(stub.read_text())["inputs"]) == CREATE_PULL_REQUEST_INPUTS
 
 
 def run_github(project: Path, release: Release, work: Path, cache: Path) -> ActRun:
@@ -271,7 +327,11 @@ def run_gitlab(project: Path, remote: Path, release: Release, work: Path, cache:
     gitconfig.write_text(f'[url "{remote}"]\n\tinsteadOf = {GITLAB_PUSH_URL}\n')
     venv_bin = jobs_venv(work / "venv")
     dropped = ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "UV_CACHE_DIR")
-    env = {k: v for k, v in os.environ.items() if k not in dropped and not k.startswith(("PYTEST_", "GCL_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in dropped and not k.startswith(("PYTEST_", "GCL_"))
+    }
     outer = {str(Path(sys.executable).parent)}
     path = [p for p in env.get("PATH", "").split(os.pathsep) if p not in outer]
     env.update(
