@@ -17,8 +17,9 @@ from that wheel (``PIP_FIND_LINKS``) and their dependencies from the package reg
   CI_SERVER_URL and MLRIG_SYNC_TOKEN) to the local bare remote, whose pre-receive hook
   records the push options that create the merge request.
 
-Each provider: behind opens the request, current does nothing, and a pin without hashes,
-a hash mismatch and a damaged answers file each fail the job with the reason.
+Each provider: behind opens the request, conflicts open it marked (a draft on GitLab),
+current does nothing, and a pin without hashes, a hash mismatch and a damaged answers
+file each fail the job with the reason.
 """
 
 from __future__ import annotations
@@ -164,6 +165,12 @@ def _wrong_hash(project: Path) -> None:
     path.write_text("".join(lines), encoding="utf-8")
 
 
+def _own_last_readme_line(project: Path) -> None:
+    """The project's own last README line, where template v0.3.2 adds one: a conflict."""
+    with (project / "README.md").open("a", encoding="utf-8") as f:
+        f.write("\nOur own last line.\n")
+
+
 def _commit(project: Path, change: Callable[[Path], None]) -> None:
     change(project)
     git(project, "commit", "--quiet", "--all", "-m", "break it")
@@ -265,6 +272,21 @@ def test_github_sync_opens_the_pull_request_when_behind(
     assert NEW_LINE in readme
     answers = git(remote, "show", f"{BRANCH}:.copier-answers.yml")
     assert f"_commit: v{CURRENT}" in answers
+
+
+def test_github_sync_opens_the_pull_request_marked_when_conflicts_are_left(
+    release: Release, pip_cache: Path, tmp_path: Path
+) -> None:
+    project, remote = make_project(tmp_path, release, "github", BEHIND)
+    _commit(project, _own_last_readme_line)
+    run = run_github(project, release, tmp_path / "act", pip_cache)
+    run.check(run.job_results == {"sync": "success"}, "the sync job must pass")
+    payload = json.loads((run.artifacts / "pull-request.json").read_text())
+    assert payload["title"] == "Update from the mlrig template (conflicts to resolve in 1 file)"
+    assert "- `README.md`" in payload["body"]
+    readme = git(remote, "show", f"{BRANCH}:README.md")
+    assert "<<<<<<< before updating" in readme
+    assert NEW_LINE in readme
 
 
 def test_github_sync_does_nothing_when_current(
@@ -391,6 +413,19 @@ def test_gitlab_sync_opens_the_merge_request_when_behind(
     description = next(o for o in options if o.startswith("merge_request.description="))
     assert "brought this repository up to date" in description
     assert "\n" not in description
+
+
+def test_gitlab_sync_opens_a_draft_merge_request_when_conflicts_are_left(
+    release: Release, pip_cache: Path, tmp_path: Path
+) -> None:
+    project, remote = _gitlab_project(tmp_path, release, BEHIND)
+    _commit(project, _own_last_readme_line)
+    run = run_gitlab(project, remote, release, tmp_path / "gcl", pip_cache)
+    assert run.returncode == 0, run.output[-6000:]
+    options = (remote / "push-options").read_text().splitlines()
+    title = "Draft: Update from the mlrig template (conflicts to resolve in 1 file)"
+    assert f"merge_request.title={title}" in options
+    assert "<<<<<<< before updating" in git(remote, "show", f"{BRANCH}:README.md")
 
 
 def test_gitlab_sync_does_nothing_when_current(

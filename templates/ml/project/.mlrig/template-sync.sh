@@ -59,7 +59,7 @@ changed=$(git status --porcelain --untracked-files=all)
 conflicts=""
 if [ -n "$changed" ]; then
   # Only files the update wrote can hold its markers.
-  conflicts=$({ git diff --name-only -z; git ls-files --others --exclude-standard -z; } |
+  conflicts=$({ git diff HEAD --name-only -z; git ls-files --others --exclude-standard -z; } |
     xargs -0 -r grep -lE "$marker" -- 2> /dev/null || true)
 fi
 if [ "$status" = 1 ] && [ -z "$conflicts" ]; then
@@ -79,10 +79,12 @@ title="Update from the mlrig template"
 } > "$out/body.md"
 if [ -n "$conflicts" ]; then
   count=$(printf '%s\n' "$conflicts" | wc -l)
-  title="$title (conflicts to resolve in $count files)"
+  noun="files"
+  if [ "$count" -eq 1 ]; then noun="file"; fi
+  title="$title (conflicts to resolve in $count $noun)"
   {
     echo
-    echo "## Conflicts to resolve ($count files)"
+    echo "## Conflicts to resolve ($count $noun)"
     echo
     echo "The template changed lines that were also changed in this repository:"
     echo
@@ -96,7 +98,7 @@ if [ -n "$conflicts" ]; then
     echo "\`git grep -nE '^(<<<<<<<|=======|>>>>>>>)( |\$)'\` lists markers. The next run rebuilds"
     echo "this branch from the default branch, so merge (or close) this request before then."
   } >> "$out/body.md"
-  echo "WARNING: conflict markers left in $count files:"
+  echo "WARNING: conflict markers left in $count $noun:"
   printf '%s\n' "$conflicts"
 fi
 printf '%s\n' "$title" > "$out/title"
