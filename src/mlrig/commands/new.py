@@ -125,7 +125,9 @@ def new(
     staging directory beside ``dest`` and moved into place only when complete, so a
     failure or an interrupt leaves nothing behind. With ``git`` the project becomes
     a git repository on branch ``main`` with one initial commit. With ``dry_run``
-    nothing is written and the result lists the files that would be.
+    nothing is written and the result lists the files that would be. The built-in
+    template's sync pin gets its hashes when they can be trusted
+    (:func:`~mlrig._syncpin.pin_sync_tool`); otherwise a warning says how to add them.
     """
     dest = Path(os.path.abspath(dest))
     check_destination(dest)
