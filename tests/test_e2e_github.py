@@ -56,6 +56,7 @@ BIN = Path(sys.executable).parent
 PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
 PACKAGE = "demo_model"
 WORKFLOW = Path(".github/workflows/ci.yml")
+SYNC_WORKFLOW = Path(".github/workflows/template-sync.yml")
 #: The jobs that run without a Docker engine; the others need one.
 LOCAL_JOBS = ("lint", "test", "data", "train")
 DOCKER_JOBS = ("docker",)
@@ -212,32 +213,33 @@ def run_act(
     cache: Path,
     workflow: Path | None = None,
     default_branch: str | None = None,
+    *,
+    event: str = "push",
+    payload: Mapping[str, object] | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> ActRun:
-    """Run ``job`` (and the jobs it needs) of ``project``'s CI for a push, with act.
+    """Run ``job`` (and the jobs it needs) of ``project``'s CI for ``event``, with act.
 
     ``job`` None runs every job of ``workflow``. ``workdir`` receives act's own files
-    and the uploaded artifacts; ``cache`` holds the uv and pip caches. The push is to
-    the checked-out branch; ``default_branch`` (default: that same branch, as in a
-    new repository) is the repository's default branch the event reports.
+    and the uploaded artifacts; ``cache`` holds the uv and pip caches. The event's
+    payload is ``payload``, or else a push to the checked-out branch whose repository
+    reports ``default_branch`` (default: that same branch, as in a new repository) as
+    its default branch. ``env`` is added to the runner's environment.
     """
     workflow = workflow or project / WORKFLOW
     branch = git(project, "branch", "--show-current")
     home, artifacts = workdir / "home", workdir / "artifacts"
     home.mkdir(parents=True)
     # act's --defaultbranch alone reports every push as one to the default branch.
-    event = workdir / "event.json"
-    event.write_text(
-        json.dumps(
-            {
-                "ref": f"refs/heads/{branch}",
-                "repository": {"default_branch": default_branch or branch},
-            }
-        ),
-        encoding="utf-8",
-    )
+    event_file = workdir / "event.json"
+    pushed = {
+        "ref": f"refs/heads/{branch}",
+        "repository": {"default_branch": default_branch or branch},
+    }
+    event_file.write_text(json.dumps(payload if payload is not None else pushed), encoding="utf-8")
     argv = [
         str(_tool("act")),
-        "push",
+        event,
         "--workflows",
         str(workflow),
         *(["--job", job] if job else []),
@@ -258,7 +260,7 @@ def run_act(
         "--env",
         f"MLRIG_E2E_ARTIFACTS={artifacts}",
         "--eventpath",
-        str(event),
+        str(event_file),
         "--json",
     ]
     for uses, stub in action_stubs(workflow).items():
@@ -267,7 +269,7 @@ def run_act(
     proc = subprocess.run(
         argv,
         cwd=project,
-        env=runner_env(home, cache),
+        env={**runner_env(home, cache), **(env or {})},
         capture_output=True,
         text=True,
         check=False,
@@ -381,6 +383,8 @@ def test_every_action_but_checkout_has_a_stub_that_accepts_its_inputs(
                     unknown = set(step.get("with", {})) - set(stub["inputs"])
                     assert not unknown, f"{step['uses']}: stub lacks inputs {unknown}"
         used.update(uses.partition("@")[0] for uses in stubs)
+    # tests/test_e2e_sync.py runs the template-sync workflow with these stubs too.
+    used.update(u.partition("@")[0] for u in action_stubs(healthy / SYNC_WORKFLOW))
     on_disk = {p.parent.name.replace("__", "/") for p in STUBS.glob("*/action.yml")}
     assert used == on_disk, "a stub is missing or no longer used"
 

@@ -179,6 +179,11 @@ def test_existing_repo_combination_renders_only_pipelines_and_validates(
         *([".github/workflows/template-sync.yml"] if github and answers["template_sync"] else []),
         *([".gitlab-ci.yml"] if gitlab else []),
         *([".mlrig/gate.py"] if gate else []),
+        *(
+            [".mlrig/sync-requirements.txt", ".mlrig/template-sync.sh"]
+            if answers["template_sync"]
+            else []
+        ),
     ]
     assert files == sorted(expected)
     pipelines = "".join(
@@ -193,7 +198,8 @@ def test_existing_repo_combination_renders_only_pipelines_and_validates(
     assert ("--extra dev" in pipelines) is False
     if github:
         dependabot = (project / ".github/dependabot.yml").read_text()
-        assert dependabot.count("package-ecosystem") == 1
+        # The actions mlrig pins, and the template-sync job's mlrig.
+        assert dependabot.count("package-ecosystem") == 1 + bool(answers["template_sync"])
     # The repository's commands find the tools its install put in place: uv's .venv is
     # active; pip installs into the runner's Python.
     uv = answers["package_manager"] == "uv"

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from mlrig._credentials import CREDENTIAL_HINT
+from mlrig._version import __version__
 from mlrig.errors import EnvironmentProblem, InvalidInputError
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "TemplateQuestion",
     "TemplateSpec",
     "builtin_bundle",
+    "builtin_data",
     "builtin_template",
     "check_rendered",
     "check_trust",
@@ -89,6 +91,15 @@ def builtin_template() -> Path:
 def builtin_bundle() -> Path:
     """The git bundle that holds every released version of the built-in template."""
     return _templates_dir() / BUNDLE_NAME
+
+
+def builtin_data() -> dict[str, str]:
+    """Data every render of the built-in template gets besides the answers.
+
+    ``mlrig_version``, this mlrig's version, is the release the project's template-sync
+    job pins (``.mlrig/sync-requirements.txt``); copier never records it.
+    """
+    return {"mlrig_version": __version__}
 
 
 def is_builtin(src_path: str) -> bool:

@@ -18,6 +18,7 @@ from mlrig._git import commit_all, find_git, run_git
 from mlrig._lock import write_lock
 from mlrig._progress import Progress, silent
 from mlrig._record import ANSWERS_FILE, write_src_path
+from mlrig._syncpin import pin_sync_tool
 from mlrig._version import __version__
 from mlrig.answers import QUESTIONS, Answers
 from mlrig.config import Config
@@ -30,6 +31,7 @@ from mlrig.templates import (
     TemplateQuestion,
     TemplateSpec,
     builtin_bundle,
+    builtin_data,
     builtin_template,
     check_rendered,
     check_trust,
@@ -147,11 +149,13 @@ def new(
     failure or an interrupt leaves nothing behind. The built-in template's starter
     project also gets its dependency lock (:mod:`mlrig._lock`) before the initial
     commit; when uv or the package index is not there, the project is created
-    without one and the result's ``lock_problem`` says what to run. With ``git`` the
-    project becomes a git repository on branch ``main`` with one initial commit.
-    With ``dry_run`` nothing is written and the result lists the files that would be
-    rendered. ``progress`` is called as each phase starts (rendering, locking, the
-    initial commit).
+    without one and the result's ``lock_problem`` says what to run. The built-in
+    template's sync pin gets its hashes when they can be trusted
+    (:func:`~mlrig._syncpin.pin_sync_tool`); otherwise a warning says how to add them.
+    With ``git`` the project becomes a git repository on branch ``main`` with one
+    initial commit. With ``dry_run`` nothing is written and the result lists the
+    files that would be rendered. ``progress`` is called as each phase starts
+    (rendering, locking, the initial commit).
     """
     dest = Path(os.path.abspath(dest))
     check_destination(dest)
@@ -180,6 +184,9 @@ def new(
             lock, lock_problem = written.files, written.problem
         files = _list_files(out)
         warnings = _warnings(out, answers, info)
+        if info is None and isinstance(answers, Answers):
+            pinned = pin_sync_tool(out, answers.python_version)
+            warnings += (pinned,) if pinned else ()
         commit = None
         if git:
             progress("making the initial commit")
@@ -374,6 +381,7 @@ def render_template(
 
     if info is None:
         # The built-in template runs no code, and its answers are already valid.
+        data.update(builtin_data())
         copy(unsafe=False)
         if source == str(builtin_bundle()):
             # copier recorded this installation's bundle; the project records the URL

@@ -53,6 +53,7 @@ from mlrig.errors import EnvironmentProblem, Interrupted, InvalidInputError
 from mlrig.templates import (
     BUILTIN_URL,
     NEVER_RENDERED,
+    builtin_data,
     check_rendered,
     is_builtin,
     template_source,
@@ -203,7 +204,14 @@ def update(
                 progress(
                     f"merging template {record.version} -> {target} with your changes (copier)"
                 )
-                _copier_update(copy, target, name=project.name, trust=trust, data=changed_answers)
+                _copier_update(
+                    copy,
+                    target,
+                    name=project.name,
+                    builtin=builtin,
+                    trust=trust,
+                    data=changed_answers,
+                )
                 _to_crlf(crlf)
             # copier recorded what it rendered from (the installed bundle, or a URL an
             # older mlrig kept a token in): a machine path or a token must not be committed.
@@ -343,11 +351,15 @@ def _copier_update(
     version: str,
     *,
     name: str,
+    builtin: bool,
     trust: bool = False,
     data: Mapping[str, object] | None = None,
 ) -> None:
     """copier's 3-way update of ``copy`` (of project ``name``) with the changed answers
-    ``data``; conflicts are left inline."""
+    ``data``; conflicts are left inline.
+
+    The ``builtin`` template also gets :func:`~mlrig.templates.builtin_data`.
+    """
     # Imported here: copier takes most of a second to import.
     from copier import run_update
 
@@ -358,7 +370,7 @@ def _copier_update(
         run_update(
             str(copy),
             vcs_ref=version,
-            data=dict(data or {}),
+            data={**(builtin_data() if builtin else {}), **(data or {})},
             overwrite=True,
             defaults=True,
             skip_answered=True,
