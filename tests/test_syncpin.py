@@ -15,13 +15,14 @@ from tests.conftest import make_answers
 
 def test_new_pins_this_mlrig_and_says_the_pin_has_no_hashes(tmp_path: Path) -> None:
     """From a checkout, the index's files are not known to be this mlrig: no hash, a warning."""
-    result = new(tmp_path / "p", answers=make_answers(), template=builtin_template(), git=False)
+    answers = make_answers(python_version="3.13")
+    result = new(tmp_path / "p", answers=answers, template=builtin_template(), git=False)
     text = (tmp_path / "p" / SYNC_REQUIREMENTS).read_text()
     assert f"\nmlrig=={__version__}\n" in text
     assert "--hash=" not in text
     # The one command that adds the hashes, for the project's Python.
     assert f'echo "mlrig=={__version__}" | uv pip compile - --universal --generate-hashes' in text
-    assert "--python-version 3.12" in text
+    assert "--python-version 3.13" in text
     [warning] = [w for w in result.warnings if str(SYNC_REQUIREMENTS) in w]
     assert "not installed from the package index" in warning
     assert "template-sync job fails" in warning
