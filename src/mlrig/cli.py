@@ -363,9 +363,15 @@ def new(
             "uv sync --extra dev && uv run pytest"
         )
     else:
+        # With its lock, the environment is exactly what CI installs.
+        install = (
+            ".venv/bin/pip install --require-hashes -r requirements-dev.lock && "
+            ".venv/bin/pip install --no-deps -e ."
+            if "requirements-dev.lock" in result.lock
+            else '.venv/bin/pip install -e ".[dev]"'
+        )
         click.echo(
-            f"Next: cd {result.dest} && python3 -m venv .venv && "
-            '.venv/bin/pip install -e ".[dev]" && .venv/bin/pytest'
+            f"Next: cd {result.dest} && python3 -m venv .venv && {install} && .venv/bin/pytest"
         )
 
 
