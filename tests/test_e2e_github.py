@@ -490,7 +490,8 @@ def test_ci_runs_on_a_default_branch_not_named_main_and_publishes_only_from_it(
     # The template's source (the next release), not the newest released version.
     project = tmp_path / "demo-model"
     answers = make_answers(ci_provider="github", python_version=PYTHON, framework="none")
-    new(project, answers=answers, template=builtin_template())
+    with locking():
+        new(project, answers=answers, template=builtin_template())
     git(project, "branch", "-m", "trunk")
     lint = run_act(project, "lint", tmp_path / "lint", package_cache, default_branch="trunk")
     lint.check(lint.job_results == {"lint": "success"}, "lint did not run on trunk")

@@ -1,10 +1,11 @@
 """End-to-end: the template-sync job of both providers, run on this machine.
 
 A release of mlrig is made in the test: a copy of this source tree whose built-in
-template bundle gains two versions, v0.3.1 (the template as edited here) and v0.3.2 (the
-same with one more README line), and whose version is 0.3.2, built into a wheel with
-``python -m build``. Projects are rendered from that bundle at v0.3.1 (behind) or v0.3.2
-(current), and their ``.mlrig/sync-requirements.txt`` pins mlrig 0.3.2 with the hashes of
+template bundle gains two patch releases after this mlrig's own, BEHIND (the template
+as edited here) and CURRENT (the same with one more README line), and whose version is
+CURRENT, built into a wheel with ``python -m build``. Projects are rendered from that
+bundle at BEHIND or CURRENT, and their ``.mlrig/sync-requirements.txt`` pins mlrig
+CURRENT with the hashes of
 that wheel and of its dependencies (:func:`mlrig._syncpin.lock_sync_pin` with the wheel
 directory as find-links, as a Dependabot bump would leave it). The jobs install mlrig
 from that wheel (``PIP_FIND_LINKS``) and their dependencies from the package registry.
@@ -38,6 +39,7 @@ import yaml
 
 from mlrig import new
 from mlrig._syncpin import SYNC_REQUIREMENTS, lock_sync_pin
+from mlrig._version import __version__
 from mlrig.templates import BUNDLE_NAME, TemplateSpec
 from tests.conftest import make_answers
 from tests.templaterepo import git
@@ -48,8 +50,11 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
-BEHIND, CURRENT = "0.3.1", "0.3.2"
-NEW_LINE = "A line that template v0.3.2 adds."
+# Two releases after this mlrig's own: BEHIND is the template as edited here, CURRENT
+# the same with one README line more.
+_MAJOR, _MINOR, _PATCH = (int(part) for part in __version__.split("."))
+BEHIND, CURRENT = f"{_MAJOR}.{_MINOR}.{_PATCH + 1}", f"{_MAJOR}.{_MINOR}.{_PATCH + 2}"
+NEW_LINE = f"A line that template v{CURRENT} adds."
 BRANCH = "mlrig/template-sync"
 #: Where the GitLab job pushes: CI_SERVER_URL and CI_PROJECT_PATH from the origin below.
 GITLAB_ORIGIN = "git@gitlab.example.com:group/demo-model.git"
@@ -67,7 +72,7 @@ class Release:
 
 
 def _release_history(bundle: Path, work: Path) -> Path:
-    """The released bundle plus v0.3.1 (this template) and v0.3.2 (one README line more)."""
+    """The released bundle plus BEHIND (this template) and CURRENT (one README line more)."""
     repo = work / "history"
     git(work, "clone", "--quiet", str(ROOT / "templates" / BUNDLE_NAME), str(repo))
     git(repo, "checkout", "--quiet", "-B", "main", "origin/main")
@@ -88,7 +93,7 @@ def _release_history(bundle: Path, work: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def release(tmp_path_factory: pytest.TempPathFactory) -> Release:
-    """mlrig 0.3.2 as a wheel whose bundle's newest template version is v0.3.2."""
+    """mlrig CURRENT as a wheel whose bundle's newest template version is CURRENT."""
     work = tmp_path_factory.mktemp("release")
     source = work / "mlrig"
     source.mkdir()
@@ -107,7 +112,7 @@ def release(tmp_path_factory: pytest.TempPathFactory) -> Release:
         timeout=600,
     )
     assert [p.name for p in wheels.glob("*.whl")] == [f"mlrig-{CURRENT}-py3-none-any.whl"]
-    # The pin, as `lock_sync_pin` writes it for mlrig 0.3.2 found in the wheel directory.
+    # The pin, as `lock_sync_pin` writes it for mlrig CURRENT found in the wheel directory.
     scratch = work / "pin"
     (scratch / SYNC_REQUIREMENTS).parent.mkdir(parents=True)
     (scratch / SYNC_REQUIREMENTS).write_text(f"# pin\nmlrig=={CURRENT}\n")
@@ -166,7 +171,7 @@ def _wrong_hash(project: Path) -> None:
 
 
 def _own_last_readme_line(project: Path) -> None:
-    """The project's own last README line, where template v0.3.2 adds one: a conflict."""
+    """The project's own last README line, where template CURRENT adds one: a conflict."""
     with (project / "README.md").open("a", encoding="utf-8") as f:
         f.write("\nOur own last line.\n")
 

@@ -18,6 +18,7 @@ from copier import run_copy
 
 import mlrig.templates
 from mlrig import new
+from mlrig._version import __version__
 from mlrig.answers import QUESTIONS
 from mlrig.templates import BUILTIN_URL, BUNDLE_NAME, builtin_bundle
 from tests.configenv import isolate
@@ -129,7 +130,7 @@ def test_a_project_moved_to_another_machine_checks_and_updates_there(
     assert "v0.2.0" in behind.output
     doctor = run_cli("doctor", str(project), "--json")
     assert '"current": "v0.2.0"' in doctor.output, doctor.output
-    assert '"latest": "v0.3.0"' in doctor.output
+    assert f'"latest": "v{__version__}"' in doctor.output
 
     # An update that keeps the version only moves the record to the URL.
     before = (project / ANSWERS).read_text()
@@ -141,7 +142,7 @@ def test_a_project_moved_to_another_machine_checks_and_updates_there(
     commit_project(project, "record the template's URL")
     doctor = run_cli("doctor", str(project), "--json")
     assert '"current": "v0.2.0"' in doctor.output, doctor.output
-    assert '"latest": "v0.3.0"' in doctor.output
+    assert f'"latest": "v{__version__}"' in doctor.output
 
     # Plain copier reaches the URL, offline, through git's insteadOf the bundle.
     (tmp_path / "bob" / "gitconfig").write_text(
@@ -159,13 +160,13 @@ def test_a_project_moved_to_another_machine_checks_and_updates_there(
 
     updated = run_cli("update", str(project))
     assert updated.exit_code == 0, updated.output
-    assert "v0.2.0 -> v0.3.0" in updated.output
+    assert f"v0.2.0 -> v{__version__}" in updated.output
     text = (project / ANSWERS).read_text()
     assert f"_src_path: {BUILTIN_URL}\n" in text
-    assert "_commit: v0.3.0\n" in text
+    assert f"_commit: v{__version__}\n" in text
     assert str(tmp_path) not in text
     assert files(by_copier) == files(project)
-    commit_project(project, "template v0.3.0")
+    commit_project(project, f"template v{__version__}")
 
     recorded = (project / ANSWERS).read_bytes()
     again = run_cli("update", str(project))
