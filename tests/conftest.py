@@ -15,17 +15,17 @@ from mlrig.cli import main
 # The world gallery (tests/world.py): its own tests run in copies, never collected here.
 collect_ignore = ["repos"]
 
-_FIND_UV = _lock._find_uv
+_FIND_UV = _lock.find_uv
 
 
 @pytest.fixture(autouse=True, scope="session")
 def _no_lock() -> Iterator[None]:
-    """The quick loop never contacts a package index: ``new`` finds no uv and writes no lock.
+    """The quick loop never contacts a package index: mlrig finds no uv and writes no lock.
 
     Tests (and module fixtures) that need the lock render inside :func:`locking`.
     """
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(_lock, "_find_uv", lambda: None)
+        patch.setattr(_lock, "find_uv", lambda: None)
         yield
 
 
@@ -33,7 +33,7 @@ def _no_lock() -> Iterator[None]:
 def locking() -> Iterator[None]:
     """Within the block ``new`` locks with the real uv (and the package index)."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(_lock, "_find_uv", _FIND_UV)
+        patch.setattr(_lock, "find_uv", _FIND_UV)
         yield
 
 

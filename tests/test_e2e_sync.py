@@ -41,7 +41,7 @@ from mlrig import new
 from mlrig._syncpin import SYNC_REQUIREMENTS, lock_sync_pin
 from mlrig._version import __version__
 from mlrig.templates import BUNDLE_NAME, TemplateSpec
-from tests.conftest import make_answers
+from tests.conftest import locking, make_answers
 from tests.templaterepo import git
 from tests.test_e2e_github import STUBS, ActRun, action_stubs, run_act
 from tests.test_e2e_gitlab import GITLAB_CI_LOCAL, jobs_venv
@@ -116,7 +116,8 @@ def release(tmp_path_factory: pytest.TempPathFactory) -> Release:
     scratch = work / "pin"
     (scratch / SYNC_REQUIREMENTS).parent.mkdir(parents=True)
     (scratch / SYNC_REQUIREMENTS).write_text(f"# pin\nmlrig=={CURRENT}\n")
-    lock_sync_pin(scratch, PYTHON, find_links=wheels)
+    with locking():
+        lock_sync_pin(scratch, PYTHON, find_links=wheels)
     return Release(bundle, wheels, (scratch / SYNC_REQUIREMENTS).read_text())
 
 

@@ -69,7 +69,7 @@ def write_lock(project: Path, package_manager: str, python_version: str, framewo
     shown = " && ".join(" ".join(argv) for argv in commands)
     outputs = [UV_LOCK] if package_manager == "uv" else [PIP_LOCK, PIP_DEV_LOCK]
     todo = f"run `{shown}` in the project and commit {' and '.join(outputs)}"
-    uv = _find_uv()
+    uv = find_uv()
     if uv is None:
         return Lock((), f"no lock file: uv was not found (https://docs.astral.sh/uv/); {todo}")
     for argv in commands:
@@ -81,8 +81,9 @@ def write_lock(project: Path, package_manager: str, python_version: str, framewo
     return Lock(tuple(outputs))
 
 
-def _find_uv() -> str | None:
-    """uv on ``PATH``, else the one installed beside this interpreter."""
+def find_uv() -> str | None:
+    """uv on ``PATH``, else the one installed beside this interpreter (the one rule for
+    where mlrig finds uv, for the project lock and the sync pin alike)."""
     found = shutil.which("uv")
     if found is not None:
         return found

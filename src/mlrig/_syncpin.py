@@ -16,12 +16,11 @@ the note says how to add them.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
-import sys
 from importlib import metadata
 from pathlib import Path
 
+from mlrig import _lock
 from mlrig._version import __version__
 from mlrig.errors import EnvironmentProblem
 
@@ -48,8 +47,7 @@ def lock_sync_pin(project: Path, python_version: str, *, find_links: Path | None
     lines = path.read_text(encoding="utf-8").splitlines()
     comments = [line for line in lines if line.startswith("#") or not line.strip()]
     requirement = next(line for line in lines if line.startswith("mlrig=="))
-    # uv on PATH, or the one pip installed beside this mlrig's Python.
-    uv = shutil.which("uv") or shutil.which("uv", path=str(Path(sys.executable).parent))
+    uv = _lock.find_uv()
     if uv is None:
         raise EnvironmentProblem(
             f"uv is not installed, so {SYNC_REQUIREMENTS} got no hashes; install uv "
