@@ -85,7 +85,8 @@ def _release_history(bundle: Path, work: Path) -> Path:
             with (repo / "project" / "README.md.jinja").open("a", encoding="utf-8") as f:
                 f.write(f"\n{NEW_LINE}\n")
         git(repo, "add", "--all")
-        git(repo, "commit", "--quiet", "-m", f"template v{version}")
+        # BEHIND holds what the newest release may hold already: a release of its own still.
+        git(repo, "commit", "--quiet", "--allow-empty", "-m", f"template v{version}")
         git(repo, "tag", f"v{version}")
     git(repo, "bundle", "create", "--quiet", str(bundle), "HEAD", "main", "--tags")
     return bundle

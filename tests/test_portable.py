@@ -116,7 +116,7 @@ def test_a_project_moved_to_another_machine_checks_and_updates_there(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     alice_bundle = machine(monkeypatch, tmp_path / "alice")
-    made = legacy_project(tmp_path / "alice" / "work" / "model", alice_bundle, "v0.2.0")
+    made = legacy_project(tmp_path / "alice" / "work" / "model", alice_bundle, "v0.3.0")
     assert f"_src_path: {alice_bundle}\n" in (made / ANSWERS).read_text()
     # The project moves to another user's machine, and the first one is gone.
     project = tmp_path / "bob" / "elsewhere" / "model"
@@ -127,21 +127,21 @@ def test_a_project_moved_to_another_machine_checks_and_updates_there(
 
     behind = run_cli("check", str(project))
     assert behind.exit_code == 1, behind.output
-    assert "v0.2.0" in behind.output
+    assert "v0.3.0" in behind.output
     doctor = run_cli("doctor", str(project), "--json")
-    assert '"current": "v0.2.0"' in doctor.output, doctor.output
+    assert '"current": "v0.3.0"' in doctor.output, doctor.output
     assert f'"latest": "v{__version__}"' in doctor.output
 
     # An update that keeps the version only moves the record to the URL.
     before = (project / ANSWERS).read_text()
-    migrated = run_cli("update", str(project), "--to", "v0.2.0")
+    migrated = run_cli("update", str(project), "--to", "v0.3.0")
     assert migrated.exit_code == 0, migrated.output
     assert [line.split()[-1] for line in status(project)] == [ANSWERS]
     after = (project / ANSWERS).read_text()
     assert after == before.replace(f"_src_path: {alice_bundle}", f"_src_path: {BUILTIN_URL}")
     commit_project(project, "record the template's URL")
     doctor = run_cli("doctor", str(project), "--json")
-    assert '"current": "v0.2.0"' in doctor.output, doctor.output
+    assert '"current": "v0.3.0"' in doctor.output, doctor.output
     assert f'"latest": "v{__version__}"' in doctor.output
 
     # Plain copier reaches the URL, offline, through git's insteadOf the bundle.
@@ -160,7 +160,7 @@ def test_a_project_moved_to_another_machine_checks_and_updates_there(
 
     updated = run_cli("update", str(project))
     assert updated.exit_code == 0, updated.output
-    assert f"v0.2.0 -> v{__version__}" in updated.output
+    assert f"v0.3.0 -> v{__version__}" in updated.output
     text = (project / ANSWERS).read_text()
     assert f"_src_path: {BUILTIN_URL}\n" in text
     assert f"_commit: v{__version__}\n" in text
