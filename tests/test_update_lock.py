@@ -19,9 +19,10 @@ import pytest
 from mlrig import _lock, new
 from mlrig._lock import PIP_DEV_LOCK, PIP_LOCK, UV_LOCK, lock_commands
 from mlrig.answers import default_python
+from mlrig.commands.fleet import fleet_update
 from mlrig.templates import builtin_bundle
 from tests.conftest import locking, make_answers, run_cli
-from tests.templaterepo import status
+from tests.templaterepo import git, status
 
 OLD = "v0.3.0"
 LOCKS = (UV_LOCK, PIP_LOCK, PIP_DEV_LOCK)
@@ -164,3 +165,19 @@ def test_updated_project_installs_from_the_lock_it_got(
         assert synced.returncode == 0, synced.stderr
     else:
         assert "--hash=sha256:" in (project / PIP_DEV_LOCK).read_text()
+
+
+def test_fleet_update_commits_without_the_lock_and_says_what_to_add(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # uv offline with an empty cache (the workers inherit the environment): an
+    # unreachable index, as the fleet's own uv sees it.
+    monkeypatch.setenv("UV_OFFLINE", "1")
+    monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "empty-cache"))
+    project = _old_project(tmp_path)
+    (entry,) = fleet_update([project]).repos
+    assert entry.status == "updated", entry.message
+    assert "; review and merge it; no lock file: `uv lock` failed (" in entry.message
+    assert "network was disabled" in entry.message
+    assert entry.message.endswith("; run `uv lock` in the project and commit uv.lock")
+    assert UV_LOCK not in git(project, "ls-tree", "-r", "--name-only", str(entry.branch))
