@@ -22,11 +22,23 @@ import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["PIP_DEV_LOCK", "PIP_LOCK", "UV_LOCK", "Lock", "lock_commands", "write_lock"]
+__all__ = [
+    "LOCKED_SINCE",
+    "PIP_DEV_LOCK",
+    "PIP_LOCK",
+    "UV_LOCK",
+    "Lock",
+    "lock_commands",
+    "lock_files",
+    "write_lock",
+]
 
 UV_LOCK = "uv.lock"
 PIP_LOCK = "requirements.lock"
 PIP_DEV_LOCK = "requirements-dev.lock"
+#: The first built-in template version whose pipelines install the lock (earlier ones
+#: install from pyproject.toml, so an update to them needs none).
+LOCKED_SINCE = "v0.4.0"
 #: How long one locking command may take: a cold resolution of torch takes about a minute.
 _TIMEOUT = 600
 
@@ -58,6 +70,11 @@ def lock_commands(package_manager: str, python_version: str, framework: str) -> 
     ]
 
 
+def lock_files(package_manager: str) -> tuple[str, ...]:
+    """The lock files (relative paths) of a starter project using ``package_manager``."""
+    return (UV_LOCK,) if package_manager == "uv" else (PIP_LOCK, PIP_DEV_LOCK)
+
+
 def write_lock(project: Path, package_manager: str, python_version: str, framework: str) -> Lock:
     """Write the lock files of the starter project in ``project``.
 
@@ -67,7 +84,7 @@ def write_lock(project: Path, package_manager: str, python_version: str, framewo
     """
     commands = lock_commands(package_manager, python_version, framework)
     shown = " && ".join(" ".join(argv) for argv in commands)
-    outputs = [UV_LOCK] if package_manager == "uv" else [PIP_LOCK, PIP_DEV_LOCK]
+    outputs = lock_files(package_manager)
     todo = f"run `{shown}` in the project and commit {' and '.join(outputs)}"
     uv = find_uv()
     if uv is None:
@@ -78,7 +95,7 @@ def write_lock(project: Path, package_manager: str, python_version: str, framewo
             for name in outputs:
                 (project / name).unlink(missing_ok=True)
             return Lock((), f"no lock file: `{' '.join(argv)}` failed ({problem}); {todo}")
-    return Lock(tuple(outputs))
+    return Lock(outputs)
 
 
 def find_uv() -> str | None:

@@ -500,6 +500,7 @@ def update(
       conflicts  [paths left with conflicts]
       changes    [{status (added|changed|deleted|conflict), path}]
       findings   [{tool, message}]: what the merged pipelines got wrong
+      lock_problem  why the dependency lock could not be added, or null
       project, template
     """
     from mlrig.commands.update import update as run_update
@@ -514,6 +515,8 @@ def update(
         progress=_progress(),
     )
     code = 1 if not preview and (result.conflicts or result.findings) else 0
+    if result.lock_problem is not None:
+        click.secho(f"mlrig: warning: {result.lock_problem}", fg="yellow", err=True)
     if as_json:
         _echo_json(result.as_dict())
         return code

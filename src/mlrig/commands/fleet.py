@@ -611,12 +611,15 @@ def _update_one(project: Path, *, trust: bool) -> RepoStatus:
         _point_of_no_return()
         # Without --force: a branch made meanwhile is reported, never overwritten.
         run_git(top, "branch", branch, commit)
+    # Committed all the same: the branch is for review, and the message says what to add.
+    unlocked = f"; {result.lock_problem}" if result.lock_problem else ""
     return RepoStatus(
         project,
         "updated",
         state.current,
         state.latest,
-        f"committed {commit[:12]} on {branch} ({len(result.changes)} files); review and merge it",
+        f"committed {commit[:12]} on {branch} ({len(result.changes)} files); "
+        f"review and merge it{unlocked}",
         state.template,
         branch=branch,
         commit=commit,

@@ -89,6 +89,9 @@ class UpdateResult:
     applied: bool
     #: Problems in the merged pipeline files (broken YAML, schema, actionlint).
     findings: tuple[Finding, ...]
+    #: Why the dependency lock the updated pipelines install could not be added, with
+    #: the command to run; ``None`` when it was added or not needed.
+    lock_problem: str | None = None
 
     @property
     def conflicts(self) -> tuple[str, ...]:
@@ -100,7 +103,8 @@ class UpdateResult:
 
         ``status`` is ``current`` (nothing to do), ``conflicts`` (files are left with
         conflicts) or ``updated``; ``applied`` says whether the project was changed
-        (false for a preview), ``findings`` what the merged pipelines got wrong.
+        (false for a preview), ``findings`` what the merged pipelines got wrong,
+        ``lock_problem`` why the lock they install could not be added (or ``null``).
         """
         status = "current" if not self.changes else "conflicts" if self.conflicts else "updated"
         return {
@@ -113,6 +117,7 @@ class UpdateResult:
             "conflicts": list(self.conflicts),
             "changes": [{"status": c.status, "path": c.path} for c in self.changes],
             "findings": [f.as_dict() for f in self.findings],
+            "lock_problem": self.lock_problem,
         }
 
 
@@ -141,6 +146,12 @@ def update(
     When a previous update of ``dest`` was killed while writing its result, this
     call finishes writing it and returns that update's result instead. The
     answers file is left recording its template URL without credentials.
+
+    A built-in-template starter project (not an existing repository's) that the
+    update brings to pipelines installing a dependency lock, and that has none, gets
+    it written (:func:`~mlrig._lock.write_lock`) and listed as added; when uv or the
+    package index is not there, the update goes ahead without it and the result's
+    ``lock_problem`` says what to run. A preview never locks.
 
     Raises :class:`InvalidInputError` for a folder that is not a project (the
     error names the project's root when it is inside one), a project that is not
@@ -185,6 +196,7 @@ def update(
     head = run_git(top, "rev-parse", "HEAD")
     subdir = project.relative_to(top)
     progress(f"copying {project.name} to a scratch worktree")
+    lock_problem: str | None = None
     try:
         with (
             scratch_worktree(top, head, prefix=UPDATE_SCRATCH, root=_scratch_root(top)) as (
@@ -213,6 +225,8 @@ def update(
                     data=changed_answers,
                 )
                 _to_crlf(crlf)
+                if builtin and not preview:
+                    lock_problem = _add_lock(copy, target, name=project.name, progress=progress)
             # copier recorded what it rendered from (the installed bundle, or a URL an
             # older mlrig kept a token in): a machine path or a token must not be committed.
             write_src_path(copy / ANSWERS_FILE, recorded)
@@ -244,6 +258,7 @@ def update(
                 changes,
                 bool(changes) and not preview,
                 findings,
+                lock_problem,
             )
             if result.applied:
                 progress(f"writing the result into {project.name}")
@@ -254,6 +269,31 @@ def update(
             "`git checkout -- . && git clean -fd` restores it)"
         ) from None
     return result
+
+
+def _add_lock(copy: Path, version: str, *, name: str, progress: Progress) -> str | None:
+    """Write the lock the merged starter project ``copy`` (of ``name``) lacks.
+
+    Only from template ``version`` :data:`~mlrig._lock.LOCKED_SINCE` on (earlier
+    pipelines install no lock), never in an existing repository (mlrig writes no build
+    config into a repository it did not create), and never beside any lock file the
+    project already has. Returns why the lock could not be written, or ``None``.
+    """
+    from packaging.version import Version
+
+    from mlrig._lock import LOCKED_SINCE, lock_files, write_lock
+    from mlrig.answers import load_answers_file, resolve_answers
+
+    recorded = load_answers_file(copy / ANSWERS_FILE)
+    if recorded.get("existing_repo") is True or Version(version) < Version(LOCKED_SINCE):
+        return None
+    answers = resolve_answers(recorded, project_default=name, use_defaults=True)
+    if any(os.path.lexists(copy / path) for path in lock_files(answers.package_manager)):
+        return None
+    progress("locking the dependencies (uv)")
+    return write_lock(
+        copy, answers.package_manager, answers.python_version, answers.framework
+    ).problem
 
 
 def _findings_before(worktree: Path, head: str, subdir: Path, paths: list[str]) -> list[Finding]:
