@@ -127,6 +127,8 @@ def test_adopt_github_repo_adds_jobs_and_keeps_every_user_byte(tmp_path: Path) -
         ".copier-answers.yml",
         ".github/dependabot.yml",
         ".github/workflows/template-sync.yml",
+        ".mlrig/sync-requirements.txt",
+        ".mlrig/template-sync.sh",
     }
     assert {path: after[path] for path in before if path != ".github/workflows/ci.yml"} == {
         path: content for path, content in before.items() if path != ".github/workflows/ci.yml"
@@ -219,6 +221,8 @@ def test_adopt_repo_without_ci_writes_valid_pipelines_and_no_project(tmp_path: P
         ".github/dependabot.yml",
         ".github/workflows/ci.yml",
         ".github/workflows/template-sync.yml",
+        ".mlrig/sync-requirements.txt",
+        ".mlrig/template-sync.sh",
     }
     assert result.by_action("merge") == ()
     assert not (repo / "src/iris_clf/train.py").exists()

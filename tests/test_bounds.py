@@ -220,7 +220,12 @@ def test_adopt_leaves_a_submodule_at_github_workflows_unchanged(tmp_path: Path) 
 
     assert status(repo / ".github/workflows") == []
     assert (repo / ".github/workflows/ci.yml").read_text() == theirs
-    assert sorted(status(repo)) == ["?? .copier-answers.yml", "?? .github/dependabot.yml"]
+    assert sorted(status(repo)) == [
+        "?? .copier-answers.yml",
+        "?? .github/dependabot.yml",
+        "?? .mlrig/sync-requirements.txt",
+        "?? .mlrig/template-sync.sh",
+    ]
     _left_alone(result, ".github/workflows/ci.yml", ".github/workflows")
     _left_alone(result, ".github/workflows/template-sync.yml", ".github/workflows")
     # update never renders them: they are the repository's own.

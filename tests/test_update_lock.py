@@ -156,7 +156,7 @@ def test_updated_project_installs_from_the_lock_it_got(
         assert (project / name).is_file()
     if package_manager == "uv":
         with locking():
-            uv = _lock._find_uv()
+            uv = _lock.find_uv()
         assert uv is not None
         # What the updated CI runs: it fails when the lock is missing or stale.
         synced = subprocess.run(
