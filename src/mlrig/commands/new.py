@@ -36,6 +36,7 @@ from mlrig.templates import (
     check_rendered,
     check_trust,
     inspect_template,
+    is_builtin,
     parse_template_spec,
 )
 
@@ -383,9 +384,9 @@ def render_template(
         # The built-in template runs no code, and its answers are already valid.
         data.update(builtin_data())
         copy(unsafe=False)
-        if source == str(builtin_bundle()):
+        if is_builtin(source):
             # copier recorded this installation's bundle; the project records the URL
-            # every machine shares (see BUILTIN_URL).
+            # every machine shares (see BUILTIN_URL), by the rule update follows too.
             write_src_path(out / ANSWERS_FILE, BUILTIN_URL)
         return
     from copier.errors import CopierError, ForbiddenPathError, UnsafeTemplateError
