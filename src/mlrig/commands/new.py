@@ -423,9 +423,10 @@ def render_template(
         problem = " ".join(str(exc).split())
         raise InvalidInputError(f"invalid answer for template {info.spec}: {problem}") from None
     check_rendered(out, info.spec, trusted=trust)
-    recorded = without_credentials(source)
+    # A token in the answers file would be committed and pushed with the project; a
+    # bundle update takes for the built-in template is recorded by the shared URL.
+    recorded = BUILTIN_URL if is_builtin(source) else without_credentials(source)
     if recorded != source and (out / ANSWERS_FILE).is_file():
-        # A token in the answers file would be committed and pushed with the project.
         write_src_path(out / ANSWERS_FILE, recorded)
 
 
