@@ -127,6 +127,7 @@ def test_adopt_github_repo_adds_jobs_and_keeps_every_user_byte(tmp_path: Path) -
         ".copier-answers.yml",
         ".github/dependabot.yml",
         ".github/workflows/template-sync.yml",
+        ".mlrig",
         ".mlrig/sync-requirements.txt",
         ".mlrig/template-sync.sh",
     }

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from mlrig import __version__
+from mlrig.templates import BUILTIN_URL
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
@@ -54,7 +55,9 @@ def test_wheel_carries_the_template_and_runs_new(tmp_path: Path) -> None:
     assert (project / "pyproject.toml").is_file()
     assert (project / ".github" / "workflows" / "ci.yml").is_file()
     recorded = (project / ".copier-answers.yml").read_text()
-    assert "site-packages/mlrig/templates/mlrig-builtin-ml.bundle" in recorded
+    # The URL every machine shares, never a path into this installation.
+    assert f"_src_path: {BUILTIN_URL}\n" in recorded
+    assert "site-packages" not in recorded
     assert f"_commit: v{__version__}" in recorded
     check = _run([bin_dir / "mlrig", "check", project], cwd=tmp_path)
     assert "newest template version" in check
