@@ -24,7 +24,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from mlrig._credentials import CREDENTIAL_HINT
+from mlrig._credentials import CREDENTIAL_HINT, without_credentials
 from mlrig._version import __version__
 from mlrig.errors import EnvironmentProblem, InvalidInputError
 
@@ -46,6 +46,7 @@ __all__ = [
     "is_builtin",
     "is_local_spec",
     "parse_template_spec",
+    "recorded_source",
     "template_source",
     "template_versions",
 ]
@@ -119,6 +120,16 @@ def template_source(src_path: str) -> str:
     holding every version this mlrig ships; ``src_path`` itself for any other.
     """
     return str(builtin_bundle()) if is_builtin(src_path) else src_path
+
+
+def recorded_source(source: str) -> str:
+    """What a project's answers file records as ``_src_path`` for template ``source``.
+
+    :data:`BUILTIN_URL` for the built-in template (:func:`is_builtin`), the same on
+    every machine; any other ``source`` without the credentials of its URL, which
+    would otherwise be committed and pushed with the project.
+    """
+    return BUILTIN_URL if is_builtin(source) else without_credentials(source)
 
 
 @cache

@@ -13,7 +13,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlrig._credentials import without_credentials
 from mlrig._git import commit_all, find_git, run_git
 from mlrig._lock import write_lock
 from mlrig._progress import Progress, silent
@@ -24,7 +23,6 @@ from mlrig.answers import QUESTIONS, Answers
 from mlrig.config import Config
 from mlrig.errors import EnvironmentProblem, InvalidInputError
 from mlrig.templates import (
-    BUILTIN_URL,
     NEVER_RENDERED,
     TRUST_HINT,
     TemplateInfo,
@@ -36,8 +34,8 @@ from mlrig.templates import (
     check_rendered,
     check_trust,
     inspect_template,
-    is_builtin,
     parse_template_spec,
+    recorded_source,
 )
 
 __all__ = [
@@ -384,10 +382,7 @@ def render_template(
         # The built-in template runs no code, and its answers are already valid.
         data.update(builtin_data())
         copy(unsafe=False)
-        if is_builtin(source):
-            # copier recorded this installation's bundle; the project records the URL
-            # every machine shares (see BUILTIN_URL), by the rule update follows too.
-            write_src_path(out / ANSWERS_FILE, BUILTIN_URL)
+        _record_source(out, source)
         return
     from copier.errors import CopierError, ForbiddenPathError, UnsafeTemplateError
     from plumbum import ProcessExecutionError
@@ -423,9 +418,16 @@ def render_template(
         problem = " ".join(str(exc).split())
         raise InvalidInputError(f"invalid answer for template {info.spec}: {problem}") from None
     check_rendered(out, info.spec, trusted=trust)
-    # A token in the answers file would be committed and pushed with the project; a
-    # bundle update takes for the built-in template is recorded by the shared URL.
-    recorded = BUILTIN_URL if is_builtin(source) else without_credentials(source)
+    _record_source(out, source)
+
+
+def _record_source(out: Path, source: str) -> None:
+    """Make ``out``'s answers file record :func:`~mlrig.templates.recorded_source`.
+
+    copier recorded ``source`` itself: this installation's bundle, or a URL with
+    its credentials.
+    """
+    recorded = recorded_source(source)
     if recorded != source and (out / ANSWERS_FILE).is_file():
         write_src_path(out / ANSWERS_FILE, recorded)
 

@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from mlrig._credentials import without_credentials
 from mlrig._git import (
     UPDATE_SCRATCH,
     abandoned,
@@ -51,11 +50,11 @@ from mlrig._record import (
 )
 from mlrig.errors import EnvironmentProblem, Interrupted, InvalidInputError
 from mlrig.templates import (
-    BUILTIN_URL,
     NEVER_RENDERED,
     builtin_data,
     check_rendered,
     is_builtin,
+    recorded_source,
     template_source,
     template_versions,
 )
@@ -182,8 +181,7 @@ def update(
     refuse_ahead(project, record, versions, builtin=builtin)
     target = _target_version(to, versions, record.version)
     rerender = target != record.version or bool(changed_answers)
-    # What the answers file must record: the URL every machine shares, never a token.
-    recorded = BUILTIN_URL if builtin else without_credentials(record.src_path)
+    recorded = recorded_source(record.src_path)
     if not rerender and recorded == record.src_path:
         return UpdateResult(project, recorded, record.version, target, (), False, ())
     dirty = run_git(project, "status", "--porcelain", "--untracked-files=all", "--", ".")
