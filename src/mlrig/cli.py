@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +19,8 @@ from mlrig.answers import QUESTIONS, Question
 from mlrig.errors import Interrupted, InvalidInputError, MlrigError
 
 if TYPE_CHECKING:
+    from click.decorators import FC
+
     from mlrig._progress import Progress
     from mlrig.commands.adopt import AdoptResult
     from mlrig.templates import TemplateQuestion
@@ -182,6 +184,19 @@ def _parse_data(
     return data
 
 
+def _data_option(help_text: str) -> Callable[[FC], FC]:
+    """``-d KEY=VALUE`` (repeatable, parsed by :func:`_parse_data`), with ``help_text``."""
+    return click.option(
+        "-d",
+        "--data",
+        "data",
+        multiple=True,
+        metavar="KEY=VALUE",
+        callback=_parse_data,
+        help=help_text,
+    )
+
+
 _ref_option = click.option(
     "--ref",
     metavar="REF",
@@ -216,15 +231,7 @@ def _questions_epilog() -> str:
 
 @main.command(short_help="Create a new ML project.", epilog=_questions_epilog())
 @click.argument("dest", type=click.Path(path_type=Path))
-@click.option(
-    "-d",
-    "--data",
-    "data",
-    multiple=True,
-    metavar="KEY=VALUE",
-    callback=_parse_data,
-    help="Answer a question, e.g. -d framework=pytorch. Repeatable; wins over --answers-file.",
-)
+@_data_option("Answer a question, e.g. -d framework=pytorch. Repeatable; wins over --answers-file.")
 @click.option(
     "--answers-file",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -445,15 +452,8 @@ def _ask_template(question: TemplateQuestion, default: object) -> object:
 )
 @click.argument("dest", type=click.Path(path_type=Path), default=".")
 @click.option("--to", "to", metavar="REF", help="Template version to update to [default: newest].")
-@click.option(
-    "-d",
-    "--data",
-    "data",
-    multiple=True,
-    metavar="KEY=VALUE",
-    callback=_parse_data,
-    help="Change an answer, e.g. -d docker=no (with --to the current version: nothing else). "
-    "Repeatable.",
+@_data_option(
+    "Change an answer, e.g. -d docker=no (with --to the current version: nothing else). Repeatable."
 )
 @click.option("--preview", is_flag=True, help="List what would change; change nothing.")
 @click.option(
@@ -687,15 +687,7 @@ def _print_bring_in(result: AdoptResult, template: str | None = None) -> None:
     short_help="Link an existing repository to mlrig's template.", epilog=_questions_epilog()
 )
 @click.argument("dest", type=click.Path(path_type=Path), default=".")
-@click.option(
-    "-d",
-    "--data",
-    "data",
-    multiple=True,
-    metavar="KEY=VALUE",
-    callback=_parse_data,
-    help="Override an inferred answer, e.g. -d framework=pytorch. Repeatable.",
-)
+@_data_option("Override an inferred answer, e.g. -d framework=pytorch. Repeatable.")
 @click.option(
     "--preview", is_flag=True, help="Show what would be written or merged; change nothing."
 )
