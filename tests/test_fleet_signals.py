@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from mlrig import new
+from tests.signals import default_sigint
 from tests.templaterepo import TemplateRepo, git, status
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs /proc")
@@ -103,12 +104,6 @@ def _processes(token: str) -> list[int]:
     return found
 
 
-def _default_sigint() -> None:
-    # A suite run as a background job inherits SIGINT ignored, and Python then never
-    # raises KeyboardInterrupt: give the run the Ctrl-C a terminal would.
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
 @pytest.fixture
 def token() -> Iterator[str]:
     """The marker of one run; whatever of the run is still alive at the end is killed."""
@@ -143,7 +138,7 @@ def test_signalled_fleet_update_leaves_no_process_and_every_repo_as_it_was(
         text=True,
         env=env,
         start_new_session=True,  # its own process group, as a shell job would be
-        preexec_fn=_default_sigint,
+        preexec_fn=default_sigint,
     )
     paused = Path(env["PAUSED_DIR"])
     deadline = time.monotonic() + 120

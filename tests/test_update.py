@@ -14,6 +14,7 @@ import pytest
 
 from mlrig import new
 from tests.conftest import run_cli
+from tests.signals import default_sigint
 from tests.templaterepo import TemplateRepo, commit_project, git, status
 
 V1_QUESTIONS = "project:\n  type: str\n  default: demo\n"
@@ -314,6 +315,7 @@ def test_interrupted_update_leaves_the_repo_restorable(project: Path, sig: signa
         stderr=subprocess.PIPE,
         stdin=subprocess.DEVNULL,
         text=True,
+        preexec_fn=default_sigint,
     )
     worktrees = project / ".git" / "worktrees"
     deadline = time.monotonic() + 30

@@ -21,6 +21,7 @@ import pytest
 from mlrig import new
 from mlrig.templates import builtin_bundle, template_versions
 from tests.conftest import make_answers, run_cli
+from tests.signals import default_sigint
 from tests.templaterepo import GIT_ENV, TemplateRepo, commit_project, git, status
 
 QUESTIONS = "project:\n  type: str\n  default: demo\n"
@@ -358,6 +359,7 @@ def test_interrupted_update_changes_nothing_or_completes(
         stdin=subprocess.DEVNULL,
         text=True,
         env={**os.environ, "TMPDIR": str(tmpdir)},
+        preexec_fn=default_sigint,
     )
     deadline = time.monotonic() + 120
     while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
