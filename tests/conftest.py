@@ -18,6 +18,33 @@ collect_ignore = ["repos"]
 _FIND_UV = _lock.find_uv
 
 
+# The test identity every git commit of the suite is made under, whoever runs it.
+TEST_GIT_CONFIG = "[user]\n\tname = mlrig tests\n\temail = tests@mlrig.invalid\n"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def isolated_user(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """No test reads the developer's own mlrig, copier or git settings.
+
+    For the whole session (and every process it starts) the user config directory is
+    a temporary one, ``MLRIG_CONFIG`` and ``COPIER_SETTINGS_PATH`` are unset, and git
+    reads a global config holding only a test identity and no system config: a
+    ``trust`` list, ``trusted_prefixes`` or an ``insteadOf`` rule on the developer's
+    machine cannot change a result. Caches stay where they are, so installs stay fast.
+    Tests that write a user config still use :func:`tests.configenv.isolate`.
+    """
+    root = tmp_path_factory.mktemp("user")
+    gitconfig = root / "gitconfig"
+    gitconfig.write_text(TEST_GIT_CONFIG, encoding="utf-8")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CONFIG_HOME", str(root / "config"))
+        patch.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
+        patch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+        patch.delenv("MLRIG_CONFIG", raising=False)
+        patch.delenv("COPIER_SETTINGS_PATH", raising=False)
+        yield root
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _no_lock() -> Iterator[None]:
     """The quick loop never contacts a package index: mlrig finds no uv and writes no lock.
