@@ -12,8 +12,8 @@ from click.testing import CliRunner, Result
 from mlrig import Answers, _lock, builtin_template, new, resolve_answers
 from mlrig.cli import main
 
-# The world gallery (tests/world.py): its own tests run in copies, never collected here.
-collect_ignore = ["repos"]
+# The galleries (tests/world.py, tests/gallery.py): their tests run in copies, never here.
+collect_ignore = ["repos", "gallery_repos"]
 
 _FIND_UV = _lock.find_uv
 

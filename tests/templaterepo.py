@@ -69,6 +69,17 @@ def commit_project(project: Path, message: str = "change") -> None:
     git(project, "commit", "--quiet", "-m", message)
 
 
+def init_and_commit(repo: Path, message: str) -> Path:
+    """Make the folder ``repo`` a git repository on ``main`` holding all its files, as is.
+
+    ``core.autocrlf`` is off, so that git stores CRLF files as they are. Returns ``repo``.
+    """
+    git(repo, "init", "--quiet", "--initial-branch=main")
+    git(repo, "config", "core.autocrlf", "false")
+    commit_project(repo, message)
+    return repo
+
+
 def status(project: Path) -> list[str]:
     """``git status --porcelain`` lines of a project."""
     return git(project, "status", "--porcelain", "--untracked-files=all").splitlines()

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from tests.templaterepo import commit_project, git
+from tests.templaterepo import init_and_commit
 
 __all__ = [
     "REPOS",
@@ -273,7 +273,4 @@ def make_repo(name: str, dest: Path) -> Path:
     """
     repo = dest / name
     shutil.copytree(REPOS[name].path, repo, symlinks=True)
-    git(repo, "init", "--quiet", "--initial-branch=main")
-    git(repo, "config", "core.autocrlf", "false")
-    commit_project(repo, f"Import {name}")
-    return repo
+    return init_and_commit(repo, f"Import {name}")

@@ -1,0 +1,2 @@
+def test_import():
+    import fraud  # noqa: F401
