@@ -188,7 +188,8 @@ def _resolve_template(spec: str, config_file: Path) -> str:
 
 def _read(path: Path, *, repo: bool) -> dict[str, object]:
     """Parse and type-check one config file (bounded: see :mod:`mlrig._files`)."""
-    from mlrig._files import load_yaml, read_text
+    from mlrig._files import read_text
+    from mlrig._yaml import load as load_yaml
 
     what = f"config file {path}"
     # A cloned repository must not make mlrig read (and quote, in an error) a file

@@ -740,14 +740,13 @@ def _record_own(path: Path, answers: Answers) -> None:
     The file is rendered with the template's ``to_nice_yaml`` filter, and is
     re-dumped with it: the result is what copier writes for these answers.
     """
-    import yaml
-    from jinja2_ansible_filters.core_filters import to_nice_yaml  # type: ignore[import-untyped]
+    from mlrig._yaml import dump_like_copier, load_copier
 
     text = path.read_text(encoding="utf-8")
     header = "".join(line for line in text.splitlines(keepends=True) if line.startswith("#"))
-    data = yaml.safe_load(text)
+    data = load_copier(text, what=str(path))
     data.update(own_files=list(answers.own_files), own_jobs=list(answers.own_jobs))
-    path.write_text(header + to_nice_yaml(data), encoding="utf-8")
+    path.write_text(header + dump_like_copier(data), encoding="utf-8")
 
 
 def _render(out: Path, answers: Answers | Mapping[str, object], version: str | None) -> None:

@@ -274,15 +274,11 @@ def _head_commit(url: str) -> str:
 
 def _load_matrix(path: Path) -> dict[str, list[Any]]:
     """Read a matrix file: a mapping of question name to a non-empty list of values."""
-    import yaml
+    from mlrig._files import read_text
+    from mlrig._yaml import load
 
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InvalidInputError(f"cannot read matrix file {path}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        problem = " ".join(str(getattr(exc, "problem", None) or exc).split())
-        raise InvalidInputError(f"matrix file {path} is not valid YAML: {problem}") from None
+    what = f"matrix file {path}"
+    data = load(read_text(path, what=what), what=what)
     if not isinstance(data, dict) or not data:
         raise InvalidInputError(
             f"matrix file {path} must map question names to lists of values, "

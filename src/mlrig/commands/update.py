@@ -401,7 +401,7 @@ def _copier_update(
     # Imported here: copier takes most of a second to import.
     from copier import run_update
 
-    from mlrig._files import keep_line_breaks_in_dumps
+    from mlrig._yaml import keep_line_breaks_in_dumps
 
     keep_line_breaks_in_dumps()
     with _copier_errors(name):
@@ -629,10 +629,12 @@ def _render(
     worktree: Path, head: str, subdir: Path, source: str, version: str, *, trust: bool
 ) -> Path:
     """The project as ``version`` of the template rendered it with its recorded answers."""
-    import yaml
     from copier import run_copy
 
-    recorded = yaml.safe_load(_shown(worktree, head, (subdir / ANSWERS_FILE).as_posix()) or b"{}")
+    from mlrig._yaml import load_copier
+
+    shown = _shown(worktree, head, (subdir / ANSWERS_FILE).as_posix())
+    recorded = load_copier(shown or b"{}", what=f"{ANSWERS_FILE} at {head[:12]}")
     answers = {k: v for k, v in recorded.items() if not str(k).startswith("_")}
     dest = Path(tempfile.mkdtemp(prefix="mlrig-base-"))
     with _copier_errors(f"the last update's render ({version})"):
