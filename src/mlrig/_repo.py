@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from mlrig._files import read_bytes
+from mlrig._git import git, start_git
 from mlrig._yaml import Lined as _Text
 from mlrig._yaml import Reference as _Reference
 from mlrig._yaml import load_lined
@@ -256,17 +257,9 @@ class Repo:
         """:meth:`ignored` for many paths with one ``git check-ignore`` call."""
         wanted = [p for p in dict.fromkeys(paths) if p not in self._ignored]
         if wanted and self.git:
-            from mlrig._git import find_git
-
-            proc = subprocess.run(
-                [find_git(), "check-ignore", "--no-index", "--stdin", "-z"],
-                cwd=self.root,
-                input="".join(f"{p}\0" for p in wanted),
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            hits = set(proc.stdout.split("\0"))
+            stdin = "".join(f"{p}\0" for p in wanted)
+            proc = git(self.root, "check-ignore", "--no-index", "--stdin", "-z", input=stdin)
+            hits = set(proc.stdout.decode("utf-8", "surrogateescape").split("\0"))
             self._ignored.update({p: p in hits for p in wanted})
         self._ignored.update({p: False for p in wanted if p not in self._ignored})
         return {p: self._ignored[p] for p in paths}
@@ -288,21 +281,11 @@ def list_files(root: Path) -> RepoFiles:
     A folder that is not in a git work tree is walked instead (hidden folders and
     virtual environments skipped, at most 20,000 files).
     """
-    from mlrig._git import find_git
-
-    git = find_git()
-    inside = subprocess.run(
-        [git, "rev-parse", "--is-inside-work-tree"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if inside.stdout.strip() != "true":
+    if git(root, "rev-parse", "--is-inside-work-tree").text != "true":
         return _walk(root)
     # Both listings run at once; -z keeps unusual names unquoted.
-    staged = _popen([git, "ls-files", "--stage", "-z"], root)
-    others = _popen([git, "ls-files", "--others", "--exclude-standard", "-z"], root)
+    staged = start_git(root, "ls-files", "--stage", "-z")
+    others = start_git(root, "ls-files", "--others", "--exclude-standard", "-z")
     tracked: dict[str, str] = {}
     for entry in _finish(staged).split("\0"):
         meta, _, path = entry.partition("\t")
@@ -332,22 +315,9 @@ def _walk(root: Path) -> RepoFiles:
     return RepoFiles(root, {}, tuple(found[:_MAX_WALK]), git=False)
 
 
-def _popen(argv: list[str], cwd: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        argv,
-        cwd=cwd,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        encoding="utf-8",
-        errors="surrogateescape",
-    )
-
-
-def _finish(proc: subprocess.Popen[str]) -> str:
+def _finish(proc: subprocess.Popen[bytes]) -> str:
     output, _ = proc.communicate()
-    return output
+    return output.decode("utf-8", "surrogateescape")
 
 
 class _Reader:

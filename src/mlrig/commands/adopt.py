@@ -33,7 +33,7 @@ from fnmatch import fnmatch
 from pathlib import Path
 from typing import Literal
 
-from mlrig._git import refuse_in_progress, run_git
+from mlrig._git import refuse_in_progress, refuse_uncommitted, run_git
 from mlrig._infer import COMMAND_KINDS, Inference, infer
 from mlrig._progress import Progress, silent
 from mlrig._record import ANSWERS_FILE, read_record
@@ -608,13 +608,7 @@ def _check_repo(dest: Path) -> Path:
             "at a repository's top folder: run mlrig there"
         )
     refuse_in_progress(project)
-    dirty = run_git(project, "status", "--porcelain", "--untracked-files=all", "--", ".")
-    if dirty:
-        first = dirty.splitlines()[0].split(maxsplit=1)[-1]
-        raise EnvironmentProblem(
-            f"{project} has uncommitted changes ({len(dirty.splitlines())} paths, e.g. {first}); "
-            "commit or stash them (git stash --include-untracked), then retry"
-        )
+    refuse_uncommitted(project, then="retry")
     return project
 
 

@@ -19,7 +19,6 @@ import os
 import re
 import shutil
 import signal
-import subprocess
 import tempfile
 import threading
 from collections.abc import Iterator, Mapping
@@ -32,9 +31,10 @@ from mlrig._git import (
     abandoned,
     claim,
     commit_all,
-    find_git,
+    git,
     git_output,
     refuse_in_progress,
+    refuse_uncommitted,
     remove_stale_worktrees,
     run_git,
     scratch_worktree,
@@ -184,13 +184,7 @@ def update(
     recorded = recorded_source(record.src_path)
     if not rerender and recorded == record.src_path:
         return UpdateResult(project, recorded, record.version, target, (), False, ())
-    dirty = run_git(project, "status", "--porcelain", "--untracked-files=all", "--", ".")
-    if dirty:
-        first = dirty.splitlines()[0].split(maxsplit=1)[-1]
-        raise EnvironmentProblem(
-            f"{project} has uncommitted changes ({len(dirty.splitlines())} paths, e.g. {first}); "
-            "commit or stash them (git stash --include-untracked), then update again"
-        )
+    refuse_uncommitted(project, then="update again")
     head = run_git(top, "rev-parse", "HEAD")
     subdir = project.relative_to(top)
     progress(f"copying {project.name} to a scratch worktree")
@@ -615,14 +609,8 @@ def _settle_binaries(
 
 def _shown(worktree: Path, commit: str, path: str) -> bytes | None:
     """The content of ``path`` at ``commit``; ``None`` when it has no such file."""
-    shown = subprocess.run(
-        [find_git(), "show", f"{commit}:{path}"],
-        cwd=worktree,
-        capture_output=True,
-        check=False,
-        stdin=subprocess.DEVNULL,
-    )
-    return shown.stdout if shown.returncode == 0 else None
+    shown = git(worktree, "show", f"{commit}:{path}")
+    return shown.stdout if shown.ok else None
 
 
 def _render(
