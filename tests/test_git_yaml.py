@@ -140,3 +140,20 @@ def test_template_test_never_waits_on_a_fifo_given_as_matrix_file(tmp_path: Path
 
     assert proc.returncode == 2, proc.stderr
     assert f"matrix file {fifo} is not a regular file" in proc.stderr
+
+
+def test_a_bomb_in_yaml_only_ruamel_parses_is_refused(tmp_path: Path) -> None:
+    """A raw U+2028 breaks a line for PyYAML (YAML 1.1), not for ruamel.yaml (1.2).
+
+    PyYAML's parser, which checks the shape first, stops at it; ruamel.yaml reads
+    the file. The aliases must still be counted, with ruamel.yaml's own parser.
+    """
+    (tmp_path / "template").mkdir()
+    (tmp_path / "template" / "copier.yml").write_text("framework:\n  type: str\n")
+    matrix = tmp_path / "matrix.yml"
+    matrix.write_text("note: one\u2028two\n" + BOMB, encoding="utf-8")
+
+    result = run_cli("template", "test", str(tmp_path / "template"), "--matrix", str(matrix))
+
+    assert result.exit_code == 2, result.output
+    assert "aliases that stand for more than 1000 values" in result.stderr
