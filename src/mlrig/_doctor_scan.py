@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlrig._files import read_bytes
-from mlrig._git import find_git
+from mlrig._git import git, start_git
 from mlrig._repo import MAX_BYTES, RepoFiles, list_files
 from mlrig.errors import InvalidInputError
 
@@ -175,16 +175,9 @@ def large_files(files: RepoFiles, size_of: dict[str, int], limit: int) -> list[L
 def _blob_sizes(root: Path, blobs: Sequence[str]) -> dict[str, int]:
     if not blobs:
         return {}
-    proc = subprocess.run(
-        [find_git(), "cat-file", "--batch-check"],
-        cwd=root,
-        input="".join(f"{blob}\n" for blob in blobs),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    proc = git(root, "cat-file", "--batch-check", input="".join(f"{blob}\n" for blob in blobs))
     found: dict[str, int] = {}
-    for line in proc.stdout.splitlines():
+    for line in proc.text.splitlines():
         fields = line.split()
         if len(fields) == 3 and fields[1] == "blob":
             found[fields[0]] = int(fields[2])
@@ -198,15 +191,12 @@ def start_secret_scan(root: Path, size_of: dict[str, int]) -> subprocess.Popen[b
     in parallel, in C; files over :data:`SECRET_SCAN_MAX_BYTES` are left out.
     """
     too_big = [f":(exclude,literal){p}" for p, s in size_of.items() if s > SECRET_SCAN_MAX_BYTES]
-    argv = [
-        find_git(),
+    return start_git(
+        root,
         # A user's grep settings must not change the output format.
         *("-c", "grep.column=false", "-c", "grep.fullName=false"),
         *("grep", "-I", "-n", "-z", "-i", "-E", "--untracked", "--no-color"),
         *("-e", _SECRET_HINT, "--", ".", *too_big),
-    ]
-    return subprocess.Popen(
-        argv, cwd=root, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
     )
 
 

@@ -1,4 +1,10 @@
-"""The few git calls mlrig makes, with errors a user can act on."""
+"""Every git command mlrig runs, with errors a user can act on: the only module running git.
+
+Each runs with :func:`git_env` (never prompting) and stdin closed or fed; results
+are typed (:class:`GitResult`, paths). The checks commands share live here too: a
+work tree's top folder, an operation in progress, uncommitted changes, and the
+scratch worktrees of ``update`` and ``fleet update``.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +17,8 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from mlrig.errors import EnvironmentProblem, InvalidInputError
@@ -36,19 +43,109 @@ def find_git() -> str:
     return git_exe
 
 
-def run_git(repo: Path, *args: str, check: bool = True, env: dict[str, str] | None = None) -> str:
-    """Run ``git ARGS`` in ``repo`` and return its stripped stdout.
+# git must never wait for a person: mlrig runs in CI, in hooks and in fleets.
+_NON_INTERACTIVE = {"GIT_TERMINAL_PROMPT": "0", "GCM_INTERACTIVE": "never"}
+
+
+def git_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment of every git mlrig runs: the user's, with ``extra``, never prompting.
+
+    No password prompt (``GIT_TERMINAL_PROMPT``, Git Credential Manager), and ssh in
+    batch mode unless the user set ``GIT_SSH_COMMAND`` themselves.
+    """
+    env = {**os.environ, **(extra or {}), **_NON_INTERACTIVE}
+    env.setdefault("GIT_SSH_COMMAND", "ssh -o BatchMode=yes")
+    return env
+
+
+@dataclass(frozen=True)
+class GitResult:
+    """What one git command answered."""
+
+    returncode: int
+    #: stdout as git wrote it (contents, ``-z`` listings).
+    stdout: bytes
+    stderr: str
+
+    @property
+    def ok(self) -> bool:
+        """Whether git exited with 0."""
+        return self.returncode == 0
+
+    @property
+    def text(self) -> str:
+        """stdout stripped; bytes that are not UTF-8 as surrogate escapes (:func:`os.fsdecode`)."""
+        return self.stdout.decode("utf-8", "surrogateescape").strip()
+
+    @property
+    def last_error(self) -> str:
+        """The last line git wrote to stderr, ``""`` when it wrote none."""
+        lines = self.stderr.strip().splitlines()
+        return lines[-1] if lines else ""
+
+
+def git(
+    repo: Path | None,
+    *args: str,
+    env: Mapping[str, str] | None = None,
+    input: bytes | str | None = None,
+) -> GitResult:
+    """Run ``git ARGS`` in ``repo`` (any folder for ``ls-remote``) and say what it answered.
+
+    A failure is the caller's to judge: only a missing git raises
+    (:class:`EnvironmentProblem`). ``env`` adds to :func:`git_env`; ``input`` is
+    written to git's stdin, which is empty otherwise. Signing is off: a GPG prompt
+    must never block mlrig.
+    """
+    data = input.encode("utf-8", "surrogateescape") if isinstance(input, str) else input
+    proc = subprocess.run(
+        [find_git(), "-c", "commit.gpgsign=false", *args],
+        cwd=repo,
+        input=data,
+        capture_output=True,
+        env=git_env(env),
+        check=False,
+        stdin=subprocess.DEVNULL if data is None else None,
+    )
+    return GitResult(proc.returncode, proc.stdout, proc.stderr.decode(errors="replace"))
+
+
+def start_git(repo: Path, *args: str) -> subprocess.Popen[bytes]:
+    """Start ``git ARGS`` in ``repo`` in the background; read its stdout with ``communicate``.
+
+    For listings that run while mlrig does other work; stderr is dropped.
+    """
+    return subprocess.Popen(
+        [find_git(), *args],
+        cwd=repo,
+        env=git_env(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def run_git(
+    repo: Path,
+    *args: str,
+    check: bool = True,
+    env: Mapping[str, str] | None = None,
+    input: bytes | str | None = None,
+) -> str:
+    """Run ``git ARGS`` in ``repo`` and return its stripped stdout (:attr:`GitResult.text`).
 
     With ``check``, a failure raises :class:`EnvironmentProblem` quoting git's last line.
     A repository git refuses for its owner raises it in any case (see :func:`git_output`).
-    Signing is off: a GPG prompt must never block mlrig. Bytes that are not UTF-8
-    (a latin-1 file name) come back as surrogate escapes, as :func:`os.fsdecode` does.
     """
-    return git_output(repo, *args, check=check, env=env).decode("utf-8", "surrogateescape").strip()
+    return _checked(repo, args, check, env, input).text
 
 
 def git_output(
-    repo: Path, *args: str, check: bool = True, env: dict[str, str] | None = None
+    repo: Path,
+    *args: str,
+    check: bool = True,
+    env: Mapping[str, str] | None = None,
+    input: bytes | str | None = None,
 ) -> bytes:
     """Like :func:`run_git`, but stdout as git wrote it: bytes, unstripped (contents, ``-z``).
 
@@ -57,16 +154,19 @@ def git_output(
     without ``check``: git then answers nothing there, and a caller's "not a git
     repository" would hide the cause.
     """
-    proc = subprocess.run(
-        [find_git(), "-c", "commit.gpgsign=false", *args],
-        cwd=repo,
-        capture_output=True,
-        env=env,
-        check=False,
-        stdin=subprocess.DEVNULL,
-    )
-    if proc.returncode != 0:
-        refused = _DUBIOUS.search(proc.stderr.decode(errors="replace"))
+    return _checked(repo, args, check, env, input).stdout
+
+
+def _checked(
+    repo: Path,
+    args: tuple[str, ...],
+    check: bool,
+    env: Mapping[str, str] | None,
+    input: bytes | str | None,
+) -> GitResult:
+    result = git(repo, *args, env=env, input=input)
+    if not result.ok:
+        refused = _DUBIOUS.search(result.stderr)
         if refused:
             owned = refused.group(1)
             raise EnvironmentProblem(
@@ -74,17 +174,16 @@ def git_output(
                 "ownership); if you trust it, run `git config --global --add safe.directory "
                 f"{shlex.quote(owned)}`, then retry"
             )
-    if check and proc.returncode != 0:
-        detail = proc.stderr.decode(errors="replace").strip().splitlines()
+    if check and not result.ok:
         raise EnvironmentProblem(
-            f"git {args[0]} failed in {repo}: {detail[-1] if detail else 'no output'}"
+            f"git {args[0]} failed in {repo}: {result.last_error or 'no output'}"
         )
-    return proc.stdout
+    return result
 
 
 def commit_all(repo: Path, message: str) -> str:
     """Stage everything in ``repo``, commit it without hooks, and return the commit's SHA."""
-    env = dict(os.environ)
+    env: dict[str, str] = {}
     if not run_git(repo, "config", "--get", "user.email", check=False):
         env.update(_FALLBACK_IDENTITY)
     run_git(repo, "add", "--all")
@@ -135,6 +234,38 @@ def refuse_in_progress(repo: Path) -> None:
             raise EnvironmentProblem(
                 f"{repo} is in the middle of {what}; finish or abort it, then retry"
             )
+
+
+def uncommitted(folder: Path) -> tuple[str, ...]:
+    """The paths under ``folder`` (from the top) that differ from HEAD, untracked ones included.
+
+    Ignored files do not count: a build folder never blocks an update.
+    """
+    out = git_output(folder, "status", "--porcelain", "-z", "--untracked-files=all", "--", ".")
+    entries = iter(out.split(b"\0"))
+    paths = []
+    for entry in entries:
+        if entry:
+            paths.append(entry[3:].decode("utf-8", "surrogateescape"))
+            # A rename or copy is followed by the path it came from.
+            if entry[:1] in (b"R", b"C"):
+                next(entries, None)
+    return tuple(paths)
+
+
+def refuse_uncommitted(folder: Path, *, then: str) -> None:
+    """Raise :class:`EnvironmentProblem` when ``folder`` has :func:`uncommitted` changes.
+
+    mlrig writes only into a clean tree, so that its change can be reviewed and
+    undone on its own. ``then`` ends the advice: "commit or stash them ..., then
+    {then}".
+    """
+    paths = uncommitted(folder)
+    if paths:
+        raise EnvironmentProblem(
+            f"{folder} has uncommitted changes ({len(paths)} paths, e.g. {paths[0]}); "
+            f"commit or stash them (git stash --include-untracked), then {then}"
+        )
 
 
 _SCRATCH_OWNER = "owner"

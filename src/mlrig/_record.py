@@ -91,7 +91,8 @@ def read_record(project: Path, *, command: str = "update") -> TemplateRecord:
     is read within :mod:`mlrig._files`' bounds: a regular file of the project (not a
     symlink out of it), small, without alias bombs.
     """
-    from mlrig._files import load_yaml, read_text
+    from mlrig._files import read_text
+    from mlrig._yaml import load as load_yaml
 
     path = project / ANSWERS_FILE
     if not os.path.lexists(path):
@@ -125,9 +126,9 @@ def write_src_path(answers_file: Path, src_path: str) -> None:
     Every other byte (the header comment, the order and quoting of the answers)
     stays as copier wrote it, so that the file differs only where it must.
     """
-    import yaml
+    from mlrig._yaml import dump_scalar
 
-    value = yaml.safe_dump(src_path, width=1 << 16).removesuffix("\n...\n").strip()
+    value = dump_scalar(src_path)
     text = answers_file.read_text(encoding="utf-8")
     entry = f"_src_path: {value}"
     answers_file.write_text(_SRC_ENTRY.sub(lambda _: entry, text, count=1), encoding="utf-8")

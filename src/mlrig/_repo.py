@@ -45,11 +45,14 @@ import subprocess
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-from mlrig._files import MAX_ALIASED_IN_REPO, check_yaml_shape, read_bytes
+from mlrig._files import read_bytes
+from mlrig._git import git, start_git
+from mlrig._yaml import Lined as _Text
+from mlrig._yaml import Reference as _Reference
+from mlrig._yaml import load_lined
 from mlrig._yamlmerge import GITLAB_KEYWORDS
 from mlrig.errors import InvalidInputError
 
@@ -254,17 +257,9 @@ class Repo:
         """:meth:`ignored` for many paths with one ``git check-ignore`` call."""
         wanted = [p for p in dict.fromkeys(paths) if p not in self._ignored]
         if wanted and self.git:
-            from mlrig._git import find_git
-
-            proc = subprocess.run(
-                [find_git(), "check-ignore", "--no-index", "--stdin", "-z"],
-                cwd=self.root,
-                input="".join(f"{p}\0" for p in wanted),
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            hits = set(proc.stdout.split("\0"))
+            stdin = "".join(f"{p}\0" for p in wanted)
+            proc = git(self.root, "check-ignore", "--no-index", "--stdin", "-z", input=stdin)
+            hits = set(proc.stdout.decode("utf-8", "surrogateescape").split("\0"))
             self._ignored.update({p: p in hits for p in wanted})
         self._ignored.update({p: False for p in wanted if p not in self._ignored})
         return {p: self._ignored[p] for p in paths}
@@ -286,21 +281,11 @@ def list_files(root: Path) -> RepoFiles:
     A folder that is not in a git work tree is walked instead (hidden folders and
     virtual environments skipped, at most 20,000 files).
     """
-    from mlrig._git import find_git
-
-    git = find_git()
-    inside = subprocess.run(
-        [git, "rev-parse", "--is-inside-work-tree"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if inside.stdout.strip() != "true":
+    if git(root, "rev-parse", "--is-inside-work-tree").text != "true":
         return _walk(root)
     # Both listings run at once; -z keeps unusual names unquoted.
-    staged = _popen([git, "ls-files", "--stage", "-z"], root)
-    others = _popen([git, "ls-files", "--others", "--exclude-standard", "-z"], root)
+    staged = start_git(root, "ls-files", "--stage", "-z")
+    others = start_git(root, "ls-files", "--others", "--exclude-standard", "-z")
     tracked: dict[str, str] = {}
     for entry in _finish(staged).split("\0"):
         meta, _, path = entry.partition("\t")
@@ -330,22 +315,9 @@ def _walk(root: Path) -> RepoFiles:
     return RepoFiles(root, {}, tuple(found[:_MAX_WALK]), git=False)
 
 
-def _popen(argv: list[str], cwd: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        argv,
-        cwd=cwd,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        encoding="utf-8",
-        errors="surrogateescape",
-    )
-
-
-def _finish(proc: subprocess.Popen[str]) -> str:
+def _finish(proc: subprocess.Popen[bytes]) -> str:
     output, _ = proc.communicate()
-    return output
+    return output.decode("utf-8", "surrogateescape")
 
 
 class _Reader:
@@ -401,74 +373,15 @@ def _line_of(text: str, pattern: str, start: int = 0) -> int:
 # YAML with lines -----------------------------------------------------------------
 
 
-class _Text(str):
-    """A YAML string that knows where it stands (``file``, 1-based ``line``)."""
-
-    file: str = ""
-    line: int = 0
-
-
-class _Reference:
-    """GitLab's ``!reference [job, key, ...]``: resolved against the merged pipeline."""
-
-    def __init__(self, path: list[object]) -> None:
-        self.path = [str(part) for part in path]
-
-
-@cache
-def _loader() -> type:
-    """PyYAML's safe loader (the C one when available): strings with lines, ``!reference``."""
-    import yaml
-
-    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-    class Loader(base):  # type: ignore[misc, valid-type]
-        """The safe loader; strings carry their line, GitLab's ``!reference`` is kept."""
-
-        mlrig_file = ""
-
-    def text(loader: Any, node: yaml.ScalarNode) -> _Text:
-        value = _Text(loader.construct_scalar(node))
-        value.file = loader.mlrig_file
-        # A block scalar (| or >) starts on the line after its indicator.
-        value.line = node.start_mark.line + 1 + (node.style in ("|", ">"))
-        return value
-
-    def reference(loader: Any, node: yaml.Node) -> _Reference:
-        if not isinstance(node, yaml.SequenceNode):
-            raise yaml.constructor.ConstructorError(None, None, "!reference needs a list")
-        return _Reference(loader.construct_sequence(node))
-
-    Loader.add_constructor("tag:yaml.org,2002:str", text)
-    Loader.add_constructor("!reference", reference)
-    return Loader
-
-
 def _load_yaml(reader: _Reader, path: str) -> object:
-    """One YAML file, parsed safely; ValueError with a one-line reason.
-
-    Aliases standing for more values than :mod:`mlrig._files` allows a repository's
-    file are refused before the loader builds (or a caller walks) them.
-    """
-    import yaml
-
+    """One YAML file, parsed safely (:func:`mlrig._yaml.load_lined`); ValueError with a reason."""
     text = reader.text(path)
     if text is None:
         raise ValueError(reader.unread.get(path, "cannot be read").removeprefix(f"{path} "))
     try:
-        check_yaml_shape(text, what=path, max_aliased=MAX_ALIASED_IN_REPO)
+        return load_lined(text, file=path)
     except InvalidInputError as exc:
-        raise ValueError(str(exc).removeprefix(f"{path} ")) from None
-    loader = _loader()(text)
-    loader.mlrig_file = path
-    try:
-        return loader.get_single_data()
-    except yaml.YAMLError as exc:
-        # PyYAML names the input "<unicode string>": the file name is given by the caller.
-        problem = re.sub(r' in "<[^>]*>",', ",", " ".join(str(exc).split()))
-        raise ValueError(f"not valid YAML: {problem}") from None
-    finally:
-        loader.dispose()
+        raise ValueError(str(exc).removeprefix(f"{path} is ").removeprefix(f"{path} ")) from None
 
 
 def _mapping(value: object) -> dict[Any, Any]:

@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlrig._files import MAX_ALIASED_IN_REPO, check_yaml_shape, read_bytes
+from mlrig._files import read_bytes
+from mlrig._yaml import load_round_trip
 from mlrig.errors import InvalidInputError
 
 __all__ = [
@@ -105,27 +106,10 @@ def read_pipeline(path: Path, name: str, *, root: Path | None = None) -> str:
 def parse_pipeline(text: str, name: str) -> Any:
     """Parse ``text`` round-trip; :class:`InvalidInputError` naming ``name`` and the line.
 
-    YAML that :mod:`mlrig._files` refuses for its shape (aliases standing for too
+    YAML that :mod:`mlrig._yaml` refuses for its shape (aliases standing for too
     many values, deep nesting) is refused before it is built.
     """
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import MarkedYAMLError, YAMLError
-
-    check_yaml_shape(text, what=name, max_aliased=MAX_ALIASED_IN_REPO)
-    try:
-        return YAML(typ="rt").load(text)
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = f":{mark.line + 1}" if mark is not None else ""
-        problem = " ".join(str(exc.problem or exc.context or "invalid YAML").split())
-        raise InvalidInputError(
-            f"{name}{line}: not valid YAML ({problem}); fix the file, then retry"
-        ) from None
-    except YAMLError as exc:
-        problem = " ".join(str(exc).split())
-        raise InvalidInputError(
-            f"{name}: not valid YAML ({problem}); fix the file, then retry"
-        ) from None
+    return load_round_trip(text, what=name)
 
 
 def job_names(text: str, *, gitlab: bool, name: str = "pipeline") -> tuple[str, ...]:
@@ -147,13 +131,11 @@ def merge_github(
 
 
 def _merge_github(user: str, mlrig: str, name: str, only: Collection[str] | None) -> MergeResult:
-    from ruamel.yaml.comments import CommentedMap
-
     doc = _mapping(parse_pipeline(user, name), name)
     ours = _mapping(parse_pipeline(mlrig, f"mlrig's {name}"), f"mlrig's {name}")
-    our_jobs: CommentedMap = ours["jobs"]
+    our_jobs = ours["jobs"]
     user_jobs = doc.get("jobs")
-    if user_jobs is not None and not isinstance(user_jobs, CommentedMap):
+    if user_jobs is not None and not _is_mapping(user_jobs):
         raise InvalidInputError(f"{name}: `jobs:` is not a mapping; fix the file, then retry")
     have = set(user_jobs or ())
     wanted = _closure(our_jobs, only, _github_needs)
@@ -318,10 +300,13 @@ def select_jobs(mlrig: str, jobs: Collection[str], *, gitlab: bool, name: str) -
 # --- helpers ---------------------------------------------------------------------
 
 
-def _mapping(doc: Any, name: str) -> Any:
-    from ruamel.yaml.comments import CommentedMap
+def _is_mapping(value: object) -> bool:
+    # A round-trip mapping is ruamel.yaml's CommentedMap, a dict that knows its lines.
+    return isinstance(value, dict)
 
-    if not isinstance(doc, CommentedMap):
+
+def _mapping(doc: Any, name: str) -> Any:
+    if not _is_mapping(doc):
         raise InvalidInputError(f"{name} is not a YAML mapping of jobs; fix the file, then retry")
     return doc
 

@@ -596,7 +596,8 @@ def load_answers_file(path: Path) -> dict[str, object]:
     file, too large or too deeply nested (see :mod:`mlrig._files`), not YAML, holds
     duplicate keys or is not a mapping.
     """
-    from mlrig._files import load_yaml, read_text
+    from mlrig._files import read_text
+    from mlrig._yaml import load as load_yaml
 
     what = f"answers file {path}"
     data = load_yaml(read_text(path, what=what), what=what)

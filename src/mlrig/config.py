@@ -23,13 +23,13 @@ prefixes: cloning a repository must never be enough to run its template's code.
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
-from mlrig.errors import InvalidInputError
+from mlrig._git import git
+from mlrig.errors import EnvironmentProblem, InvalidInputError
 from mlrig.templates import git_url, is_local_spec
 
 __all__ = [
@@ -165,18 +165,10 @@ def _existing(path: Path) -> Path:
 
 def _repo_root(directory: Path) -> Path:
     try:
-        proc = subprocess.run(
-            ["git", "rev-parse", "--show-toplevel"],
-            cwd=directory,
-            capture_output=True,
-            text=True,
-            check=False,
-            stdin=subprocess.DEVNULL,
-        )
-    except OSError:  # no git: then no repository either
+        proc = git(directory, "rev-parse", "--show-toplevel")
+    except EnvironmentProblem:  # no git: then no repository either
         return directory
-    top = proc.stdout.strip()
-    return Path(top) if proc.returncode == 0 and top else directory
+    return Path(proc.text) if proc.ok and proc.text else directory
 
 
 def _resolve_template(spec: str, config_file: Path) -> str:
@@ -188,7 +180,8 @@ def _resolve_template(spec: str, config_file: Path) -> str:
 
 def _read(path: Path, *, repo: bool) -> dict[str, object]:
     """Parse and type-check one config file (bounded: see :mod:`mlrig._files`)."""
-    from mlrig._files import load_yaml, read_text
+    from mlrig._files import read_text
+    from mlrig._yaml import load as load_yaml
 
     what = f"config file {path}"
     # A cloned repository must not make mlrig read (and quote, in an error) a file

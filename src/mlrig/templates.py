@@ -17,7 +17,6 @@ import contextlib
 import io
 import os
 import re
-import subprocess
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from mlrig._credentials import CREDENTIAL_HINT, without_credentials
+from mlrig._git import git
 from mlrig._version import __version__
 from mlrig.errors import EnvironmentProblem, InvalidInputError
 
@@ -157,27 +157,15 @@ def template_versions(src: str) -> tuple[str, ...]:
 
 
 def _ls_remote(src: str, *args: str) -> str:
-    """``git ls-remote --refs ARGS SRC``; :class:`EnvironmentProblem` when unreachable.
-
-    Git must never stop to ask for a password: mlrig may run in CI or a hook.
-    """
-    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
-    env.setdefault("GIT_SSH_COMMAND", "ssh -o BatchMode=yes")
-    proc = subprocess.run(
-        ["git", "ls-remote", "--refs", *args, "--", git_url(src)],
-        capture_output=True,
-        text=True,
-        check=False,
-        stdin=subprocess.DEVNULL,
-        env=env,
-    )
-    if proc.returncode != 0:
-        detail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+    """``git ls-remote --refs ARGS SRC``; :class:`EnvironmentProblem` when unreachable."""
+    proc = git(None, "ls-remote", "--refs", *args, "--", git_url(src))
+    if not proc.ok:
+        detail = proc.last_error or "no output"
         hint = "check the URL and your network or access"
         if git_url(src).lower().startswith(("http://", "https://")):
             hint = f"{hint}; {CREDENTIAL_HINT}"
         raise EnvironmentProblem(f"cannot reach template {src}: {detail}; {hint}")
-    return proc.stdout
+    return proc.stdout.decode("utf-8", "surrogateescape")
 
 
 # How copier 9 tells a git template from a local directory (copier/_vcs.py, get_repo):

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlrig.errors import EnvironmentProblem
+from mlrig.errors import EnvironmentProblem, InvalidInputError
 
 __all__ = [
     "YAMLLINT_CONFIG",
@@ -135,9 +135,9 @@ def validate_pipelines(root: Path, *, only: Iterable[str] | None = None) -> list
     findings: list[Finding] = []
     for name in pipelines:
         try:
-            data = _load_yaml(root / name)
-        except ValueError as exc:
-            findings.append(Finding("yaml", f"{name}: not valid YAML: {exc}"))
+            data = _load_yaml(root, name)
+        except InvalidInputError as exc:
+            findings.append(Finding("yaml", str(exc)))
             continue
         schema = "gitlab-ci" if name == _GITLAB else "github-workflows"
         findings.extend(
@@ -146,24 +146,15 @@ def validate_pipelines(root: Path, *, only: Iterable[str] | None = None) -> list
     return findings + collect_checks(running)
 
 
-def _load_yaml(path: Path) -> object:
-    """Parse one YAML file (GitLab's ``!reference`` tag included); ValueError on failure."""
-    from ruamel.yaml import YAML
-    from ruamel.yaml.constructor import SafeConstructor
-    from ruamel.yaml.error import YAMLError
-    from ruamel.yaml.nodes import Node, SequenceNode
+def _load_yaml(root: Path, name: str) -> object:
+    """Parse one YAML file (GitLab's ``!reference`` tag included); InvalidInputError if not."""
+    from mlrig._yaml import MAX_ALIASED_IN_REPO, load
 
-    def reference(constructor: SafeConstructor, node: Node) -> object:
-        if isinstance(node, SequenceNode):
-            return constructor.construct_sequence(node)
-        raise YAMLError("!reference needs a list")
-
-    yaml = YAML(typ="safe", pure=True)
-    yaml.constructor.add_constructor("!reference", reference)
     try:
-        return yaml.load(path.read_text(encoding="utf-8"))
-    except (YAMLError, UnicodeDecodeError) as exc:
-        raise ValueError(" ".join(str(exc).split())) from None
+        text = (root / name).read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInputError(f"{name} is not valid YAML: {exc}") from None
+    return load(text, what=name, max_aliased=MAX_ALIASED_IN_REPO, gitlab_references=True)
 
 
 def _schema_errors(name: str, data: object, schema_name: str) -> list[str]:

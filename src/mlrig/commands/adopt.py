@@ -33,7 +33,7 @@ from fnmatch import fnmatch
 from pathlib import Path
 from typing import Literal
 
-from mlrig._git import refuse_in_progress, run_git
+from mlrig._git import refuse_in_progress, refuse_uncommitted, run_git
 from mlrig._infer import COMMAND_KINDS, Inference, infer
 from mlrig._progress import Progress, silent
 from mlrig._record import ANSWERS_FILE, read_record
@@ -608,13 +608,7 @@ def _check_repo(dest: Path) -> Path:
             "at a repository's top folder: run mlrig there"
         )
     refuse_in_progress(project)
-    dirty = run_git(project, "status", "--porcelain", "--untracked-files=all", "--", ".")
-    if dirty:
-        first = dirty.splitlines()[0].split(maxsplit=1)[-1]
-        raise EnvironmentProblem(
-            f"{project} has uncommitted changes ({len(dirty.splitlines())} paths, e.g. {first}); "
-            "commit or stash them (git stash --include-untracked), then retry"
-        )
+    refuse_uncommitted(project, then="retry")
     return project
 
 
@@ -740,14 +734,13 @@ def _record_own(path: Path, answers: Answers) -> None:
     The file is rendered with the template's ``to_nice_yaml`` filter, and is
     re-dumped with it: the result is what copier writes for these answers.
     """
-    import yaml
-    from jinja2_ansible_filters.core_filters import to_nice_yaml  # type: ignore[import-untyped]
+    from mlrig._yaml import dump_like_copier, load_copier
 
     text = path.read_text(encoding="utf-8")
     header = "".join(line for line in text.splitlines(keepends=True) if line.startswith("#"))
-    data = yaml.safe_load(text)
+    data = load_copier(text, what=str(path))
     data.update(own_files=list(answers.own_files), own_jobs=list(answers.own_jobs))
-    path.write_text(header + to_nice_yaml(data), encoding="utf-8")
+    path.write_text(header + dump_like_copier(data), encoding="utf-8")
 
 
 def _render(out: Path, answers: Answers | Mapping[str, object], version: str | None) -> None:

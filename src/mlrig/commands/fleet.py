@@ -58,6 +58,7 @@ from mlrig._git import (
     run_git,
     scratch_worktree,
     toplevel,
+    uncommitted,
 )
 from mlrig.commands.check import CheckResult, check
 from mlrig.errors import Interrupted, InvalidInputError, MlrigError
@@ -565,17 +566,15 @@ def _update_one(project: Path, *, trust: bool) -> RepoStatus:
     state = check(project)
     if not state.behind:
         return _current(project, state)
-    dirty = run_git(project, "status", "--porcelain", "--untracked-files=all", "--", ".")
+    dirty = uncommitted(project)
     if dirty:
-        lines = dirty.splitlines()
-        first = lines[0].split(maxsplit=1)[-1]
         return RepoStatus(
             project,
             "skipped",
             state.current,
             state.latest,
-            f"uncommitted changes ({len(lines)} path{'s' if len(lines) > 1 else ''}, "
-            f"e.g. {first}); commit or stash them",
+            f"uncommitted changes ({len(dirty)} path{'s' if len(dirty) > 1 else ''}, "
+            f"e.g. {dirty[0]}); commit or stash them",
             state.template,
         )
     branch = f"{BRANCH_PREFIX}{state.latest}"

@@ -359,7 +359,7 @@ def render_template(
     # Imported here: copier takes most of a second to import and `mlrig --help` must not pay it.
     from copier import run_copy
 
-    from mlrig._files import keep_line_breaks_in_dumps
+    from mlrig._yaml import keep_line_breaks_in_dumps
 
     keep_line_breaks_in_dumps()
 

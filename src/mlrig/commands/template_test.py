@@ -13,10 +13,8 @@ with copier's ``run_copy`` into a temporary directory and checked with
 from __future__ import annotations
 
 import functools
-import os
 import random
 import re
-import subprocess
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
@@ -26,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from mlrig._git import git
 from mlrig.errors import EnvironmentProblem, InvalidInputError, MlrigError
 from mlrig.templates import (
     NEVER_RENDERED,
@@ -257,32 +256,21 @@ def _worker(spec: TemplateSpec, dst: Path, trust: bool) -> Iterator[Worker]:
 
 def _head_commit(url: str) -> str:
     """The commit HEAD of the git template ``url`` points at."""
-    proc = subprocess.run(
-        ["git", "ls-remote", "--", git_url(url), "HEAD"],
-        capture_output=True,
-        text=True,
-        check=False,
-        stdin=subprocess.DEVNULL,
-        env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
-    )
-    commit = proc.stdout.split("\t", 1)[0].strip()
-    if proc.returncode != 0 or not commit:
-        detail = (proc.stderr.strip().splitlines() or ["it has no HEAD commit"])[-1]
+    proc = git(None, "ls-remote", "--", git_url(url), "HEAD")
+    commit = proc.text.split("\t", 1)[0].strip()
+    if not proc.ok or not commit:
+        detail = proc.last_error or "it has no HEAD commit"
         raise EnvironmentProblem(f"cannot reach template {url} at HEAD: {detail}")
     return commit
 
 
 def _load_matrix(path: Path) -> dict[str, list[Any]]:
     """Read a matrix file: a mapping of question name to a non-empty list of values."""
-    import yaml
+    from mlrig._files import read_text
+    from mlrig._yaml import load
 
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InvalidInputError(f"cannot read matrix file {path}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        problem = " ".join(str(getattr(exc, "problem", None) or exc).split())
-        raise InvalidInputError(f"matrix file {path} is not valid YAML: {problem}") from None
+    what = f"matrix file {path}"
+    data = load(read_text(path, what=what), what=what)
     if not isinstance(data, dict) or not data:
         raise InvalidInputError(
             f"matrix file {path} must map question names to lists of values, "

@@ -19,7 +19,6 @@ import os
 import re
 import shutil
 import signal
-import subprocess
 import tempfile
 import threading
 from collections.abc import Iterator, Mapping
@@ -32,9 +31,10 @@ from mlrig._git import (
     abandoned,
     claim,
     commit_all,
-    find_git,
+    git,
     git_output,
     refuse_in_progress,
+    refuse_uncommitted,
     remove_stale_worktrees,
     run_git,
     scratch_worktree,
@@ -184,13 +184,7 @@ def update(
     recorded = recorded_source(record.src_path)
     if not rerender and recorded == record.src_path:
         return UpdateResult(project, recorded, record.version, target, (), False, ())
-    dirty = run_git(project, "status", "--porcelain", "--untracked-files=all", "--", ".")
-    if dirty:
-        first = dirty.splitlines()[0].split(maxsplit=1)[-1]
-        raise EnvironmentProblem(
-            f"{project} has uncommitted changes ({len(dirty.splitlines())} paths, e.g. {first}); "
-            "commit or stash them (git stash --include-untracked), then update again"
-        )
+    refuse_uncommitted(project, then="update again")
     head = run_git(top, "rev-parse", "HEAD")
     subdir = project.relative_to(top)
     progress(f"copying {project.name} to a scratch worktree")
@@ -401,7 +395,7 @@ def _copier_update(
     # Imported here: copier takes most of a second to import.
     from copier import run_update
 
-    from mlrig._files import keep_line_breaks_in_dumps
+    from mlrig._yaml import keep_line_breaks_in_dumps
 
     keep_line_breaks_in_dumps()
     with _copier_errors(name):
@@ -615,24 +609,20 @@ def _settle_binaries(
 
 def _shown(worktree: Path, commit: str, path: str) -> bytes | None:
     """The content of ``path`` at ``commit``; ``None`` when it has no such file."""
-    shown = subprocess.run(
-        [find_git(), "show", f"{commit}:{path}"],
-        cwd=worktree,
-        capture_output=True,
-        check=False,
-        stdin=subprocess.DEVNULL,
-    )
-    return shown.stdout if shown.returncode == 0 else None
+    shown = git(worktree, "show", f"{commit}:{path}")
+    return shown.stdout if shown.ok else None
 
 
 def _render(
     worktree: Path, head: str, subdir: Path, source: str, version: str, *, trust: bool
 ) -> Path:
     """The project as ``version`` of the template rendered it with its recorded answers."""
-    import yaml
     from copier import run_copy
 
-    recorded = yaml.safe_load(_shown(worktree, head, (subdir / ANSWERS_FILE).as_posix()) or b"{}")
+    from mlrig._yaml import load_copier
+
+    shown = _shown(worktree, head, (subdir / ANSWERS_FILE).as_posix())
+    recorded = load_copier(shown or b"{}", what=f"{ANSWERS_FILE} at {head[:12]}")
     answers = {k: v for k, v in recorded.items() if not str(k).startswith("_")}
     dest = Path(tempfile.mkdtemp(prefix="mlrig-base-"))
     with _copier_errors(f"the last update's render ({version})"):
