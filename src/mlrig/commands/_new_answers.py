@@ -125,20 +125,26 @@ def resolve_template_answers(
         ) as questions,
         question_errors(str(info.spec)),
     ):
+        # What later questions' `when` and defaults see: the answers, and for an
+        # unanswered one (no terminal) its default, as copier would take it.
+        context = dict(answers)
         for question in info.questions:
-            if question.name in answers:
+            if question.name in context:
                 continue
-            asked = questions.question(question.name, answers)
+            asked = questions.question(question.name, context)
             if not asked.applies():
-                continue
-            if ask is None:
-                missing.append(question.name)
                 continue
             try:
                 default = asked.default()
             except ValueError:
-                default = None  # the template's validator rejects its own default
+                default = MISSING  # the template's validator rejects its own default
+            if ask is None:
+                missing.append(question.name)
+                if default is not MISSING:
+                    context[question.name] = default
+                continue
             answers[question.name] = ask(question, None if default is MISSING else default)
+            context[question.name] = answers[question.name]
     if missing:
         raise InvalidInputError(
             f"no answer for {', '.join(missing)} and no terminal to ask in; pass --defaults "
