@@ -14,7 +14,8 @@ privately are used here, each where it is used, with the reason:
 - copier's trust decision (``is_trusted_repository``; its public ``Settings`` holds
   the trusted prefixes but does not decide), for :func:`is_trusted`;
 
-and copier's own local-vs-git rule (``get_repo``), for :func:`as_git_source`.
+and copier's own local-vs-git rule (``get_repo``; ``Template.vcs``), for
+:func:`as_git_source` and :func:`is_git`.
 
 copier takes most of a second to import, so it is imported inside the functions:
 ``mlrig --help`` and ``mlrig check`` never pay for it.
@@ -265,8 +266,6 @@ def update(project: Path, *, ref: str, data: Mapping[str, object], unsafe: bool,
 class TemplateData:
     """A template's ``copier.yml`` at one commit, as copier reads it."""
 
-    #: Whether copier opens the template as a git repository (else a plain directory).
-    is_git: bool
     questions: Mapping[str, Mapping[str, Any]]
     #: The tasks' commands, as copier holds them (a string, a list, or a mapping).
     tasks: tuple[object, ...]
@@ -311,7 +310,6 @@ def read_template(url: str, ref: str | None, *, label: str, ref_is_commit: bool)
         with contextlib.redirect_stderr(io.StringIO()):
             raw = template._raw_config
         return TemplateData(
-            is_git=template.vcs == "git",
             questions=template.questions_data,
             tasks=tuple(task.cmd for task in template.tasks),
             migrations=raw.get("_migrations"),
