@@ -216,8 +216,8 @@ def test_presets_are_not_asked_in_a_terminal(
     monkeypatch.setattr("mlrig.cli._stdin_is_terminal", lambda: True)
     result = run_cli("new", str(repo / "m"), "--no-git", "--dry-run", input="\n" * 30)
     assert result.exit_code == 0, result.output
-    assert "CI provider" not in result.output
-    assert "ML framework" in result.output
+    assert "Where the pipeline runs" not in result.output  # ci_provider's help
+    assert "Machine-learning framework" in result.output
 
 
 @pytest.mark.parametrize(

@@ -9,13 +9,8 @@ from pathlib import Path
 import pytest
 
 from mlrig.errors import InvalidInputError
-from mlrig.templates import (
-    TemplateSpec,
-    check_trust,
-    git_url,
-    inspect_template,
-    parse_template_spec,
-)
+from mlrig.template_info import check_trust, inspect_template
+from mlrig.templates import TemplateSpec, git_url, parse_template_spec
 from tests.configenv import isolate, write_user_config
 from tests.conftest import run_cli, tree
 from tests.templaterepo import TemplateRepo, commit_project, git, status

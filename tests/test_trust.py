@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from mlrig.config import Config
-from mlrig.templates import TemplateInfo, TemplateSpec, inspect_template
+from mlrig.template_info import TemplateInfo, inspect_template
+from mlrig.templates import TemplateSpec
 from tests.configenv import isolate, write_user_config
 from tests.conftest import run_cli, tree
 from tests.templaterepo import TemplateRepo, commit_project, git, status

@@ -1,6 +1,8 @@
 """The answers model of the built-in template: typed, validated once, with derived values.
 
-The questions here mirror ``templates/ml/copier.yml`` (a test keeps them in step).
+The questions are ``templates/ml/copier.yml``'s (read from the module generated from
+it, :mod:`mlrig._builtin_questions`); the :class:`Answers` fields and the README's
+table are checked against them by tests/test_questions_source.py.
 Raw answers come from ``-d KEY=VALUE`` strings, an answers file (YAML scalars) or a
 prompt; :func:`resolve_answers` is the single boundary that turns them into an
 :class:`Answers` or raises :class:`~mlrig.errors.InvalidInputError`.
@@ -8,8 +10,6 @@ prompt; :func:`resolve_answers` is the single boundary that turns them into an
 
 from __future__ import annotations
 
-import keyword
-import math
 import os
 import re
 import shutil
@@ -18,11 +18,14 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
+from mlrig import _answer_rules as rules
+from mlrig import _builtin_questions as _builtin
 from mlrig.errors import EnvironmentProblem, InvalidInputError
 
 __all__ = [
+    "ADVANCED",
     "COMMANDS",
     "QUESTIONS",
     "RECORDED",
@@ -40,25 +43,6 @@ PackageManager = Literal["uv", "pip"]
 Framework = Literal["sklearn", "pytorch", "none"]
 GateMetric = Literal["accuracy", "f1"]
 
-_PROJECT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
-_RUNNER_LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
-_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
-_WEEKDAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
-# (lowest, highest, names) of each cron field; GitHub and GitLab accept these.
-_CRON_FIELDS: tuple[tuple[str, int, int, tuple[str, ...]], ...] = (
-    ("minute", 0, 59, ()),
-    ("hour", 0, 23, ()),
-    ("day of month", 1, 31, ()),
-    ("month", 1, 12, _MONTHS),
-    ("day of week", 0, 6, _WEEKDAYS),
-)
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
-#: The longest word of a description (the answers file can fold it only at spaces).
-_DESCRIPTION_WORD = 64
-# A relative path inside the repository: no '..', no leading '-' or '/', plain characters.
-_REL_PATH = re.compile(r"(?!-)(?!.*(?:^|/)\.\.(?:/|$))[A-Za-z0-9_.][A-Za-z0-9_./-]{0,254}")
-_JOB_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")
 #: The stage commands, in pipeline order; install and the four stages that must run
 #: a command of the repository's own in existing-repository mode come first.
 COMMANDS = (
@@ -69,8 +53,6 @@ COMMANDS = (
     "train_command",
     "evaluate_command",
 )
-_TRUE = {"true", "yes", "y", "on", "1"}
-_FALSE = {"false", "no", "n", "off", "0"}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -117,7 +99,7 @@ class Answers:
     @property
     def package_name(self) -> str:
         """Import name of the generated package: the project name, lower case, '-' as '_'."""
-        return _package_name(self.project_name)
+        return rules.package_name(self.project_name)
 
     @property
     def image_name(self) -> str:
@@ -131,182 +113,6 @@ class Answers:
         data["own_files"] = list(self.own_files)
         data["own_jobs"] = list(self.own_jobs)
         return data
-
-
-def _package_name(project_name: str) -> str:
-    return project_name.lower().replace("-", "_")
-
-
-def _text(raw: object) -> str:
-    if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
-        raise ValueError("must be text")
-    text = str(raw)
-    # A lone surrogate (undecodable bytes, or a YAML "\udcff" escape) cannot be
-    # written to any file, so no answer may hold one.
-    if _SURROGATE.search(text):
-        raise ValueError("is not valid UTF-8 text (it holds a lone surrogate); give it in UTF-8")
-    return text
-
-
-def _description(raw: object) -> str:
-    """Free text, kept as given, whose words are at most 64 characters.
-
-    The answers file folds a long description at its spaces only; with short words
-    every line of it stays within the line length yamllint allows.
-    """
-    text = _text(raw)
-    if _CONTROL.search(text):
-        raise ValueError("must not hold control characters other than tab and newline")
-    longest = max(text.split(), key=len, default="")
-    if len(longest) > _DESCRIPTION_WORD:
-        raise ValueError(
-            f"the word {longest[:20] + '...'!r} is {len(longest)} characters long; use words "
-            f"of at most {_DESCRIPTION_WORD} characters (split it with spaces)"
-        )
-    return text
-
-
-def _project_name(raw: object) -> str:
-    name = _text(raw)
-    if not _PROJECT_NAME.fullmatch(name):
-        raise ValueError(
-            f"{name!r} is not a valid project name: start with a letter, then use only "
-            "letters, digits, '-' or '_', at most 64 characters"
-        )
-    package = _package_name(name)
-    if keyword.iskeyword(package) or package in sys.stdlib_module_names:
-        raise ValueError(
-            f"{name!r} would make a package named {package!r}, which is a Python keyword or "
-            "standard-library module; choose another name"
-        )
-    return name
-
-
-def _choice(*choices: str) -> Callable[[object], str]:
-    def parse(raw: object) -> str:
-        value = _text(raw)
-        if value not in choices:
-            raise ValueError(f"{value!r} is not one of: {', '.join(choices)}")
-        return value
-
-    return parse
-
-
-def _bool(raw: object) -> bool:
-    if isinstance(raw, bool):
-        return raw
-    value = _text(raw).strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise ValueError(f"{raw!r} is not yes or no")
-
-
-def _threshold(raw: object) -> float:
-    if isinstance(raw, bool):
-        raise ValueError("must be a number between 0 and 1")
-    try:
-        value = float(_text(raw))
-    except ValueError:
-        raise ValueError(f"{raw!r} is not a number between 0 and 1") from None
-    if not (math.isfinite(value) and 0 <= value <= 1):
-        raise ValueError(f"{raw!r} is not a number between 0 and 1")
-    return value
-
-
-def _command(raw: object) -> str:
-    """A shell command, one line or several (checked with ``bash -n`` in resolve_answers)."""
-    lines = [line.rstrip() for line in _text(raw).replace("\r\n", "\n").split("\n")]
-    text = "\n".join(lines).strip("\n").strip()
-    if _CONTROL.search(text) or "\r" in text:
-        raise ValueError("must not hold control characters other than tab and newline")
-    # A GitHub expression in `run:` is expanded before the shell sees it (injection).
-    if "${{" in text or "{{" in text or "{%" in text:
-        raise ValueError("must not hold '${{', '{{' or '{%'")
-    return text
-
-
-def _path(raw: object) -> str:
-    text = _text(raw).strip()
-    if text and not _REL_PATH.fullmatch(text):
-        raise ValueError(
-            f"{text!r} is not a relative path inside the repository (letters, digits, "
-            "'_', '.', '-' and '/'; no '..')"
-        )
-    return text
-
-
-def _names(pattern: re.Pattern[str], what: str) -> Callable[[object], tuple[str, ...]]:
-    def parse(raw: object) -> tuple[str, ...]:
-        if raw is None:
-            return ()
-        items = raw if isinstance(raw, (list, tuple)) else _text(raw).split(",")
-        names = tuple(dict.fromkeys(str(item).strip() for item in items if str(item).strip()))
-        bad = [name for name in names if not pattern.fullmatch(name)]
-        if bad:
-            raise ValueError(f"{bad[0]!r} is not a {what}")
-        return names
-
-    return parse
-
-
-def _runner_label(raw: object) -> str:
-    label = _text(raw).strip()
-    if label != "none" and not _RUNNER_LABEL.fullmatch(label):
-        raise ValueError(
-            f"{label!r} is not a runner label: use 'none' or letters, digits, '.', '-' and '_'"
-        )
-    return label
-
-
-def _cron_digits(token: str) -> int | None:
-    """``token`` as a number when it is one or two ASCII digits (no cron field needs more)."""
-    # isdigit() alone takes Arabic-Indic or fullwidth digits, which cron does not.
-    return int(token) if token.isascii() and token.isdigit() and len(token) <= 2 else None
-
-
-def _cron_number(token: str, field: str, low: int, high: int, names: tuple[str, ...]) -> int:
-    """One value of a cron field: ASCII digits in ``low..high``, or one of ``names``."""
-    if token.upper() in names:
-        return low + names.index(token.upper())
-    number = _cron_digits(token)
-    if number is not None and low <= number <= high:
-        return number
-    spelled = f" or {names[0]}-{names[-1]}" if names else ""
-    raise ValueError(f"the {field} {token!r} is not a number from {low} to {high}{spelled}")
-
-
-def _cron_item(item: str, field: str, low: int, high: int, names: tuple[str, ...]) -> None:
-    """Check one comma-separated item of a cron field: ``*``, ``N`` or ``N-M``, then ``/STEP``."""
-    base, slash, step = item.partition("/")
-    if base != "*":
-        start, dash, end = base.partition("-")
-        first = _cron_number(start, field, low, high, names)
-        if dash and first > _cron_number(end, field, low, high, names):
-            raise ValueError(f"the {field} range {base!r} runs backwards; write it low-high")
-    number = _cron_digits(step)
-    if slash and not (number is not None and 1 <= number <= high):
-        raise ValueError(f"the {field} step {step!r} is not a number from 1 to {high}")
-
-
-def _schedule(raw: object) -> str:
-    text = " ".join(_text(raw).split())
-    if text == "none":
-        return text
-    fields = text.split(" ")
-    if len(fields) != len(_CRON_FIELDS):
-        raise ValueError(
-            f"{text!r} is not a cron schedule: use 'none' or 5 cron fields (minute hour "
-            "day-of-month month day-of-week), e.g. '0 6 * * 1'"
-        )
-    for token, (field, low, high, names) in zip(fields, _CRON_FIELDS, strict=True):
-        for item in token.split(","):
-            try:
-                _cron_item(item, field, low, high, names)
-            except ValueError as exc:
-                raise ValueError(f"{text!r}: {exc}") from None
-    return text
 
 
 @dataclass(frozen=True)
@@ -324,14 +130,10 @@ class Question:
     advanced: bool = False
 
 
-#: The Python versions offered, oldest first. The newest is the newest that
-#: scikit-learn, PyTorch and NumPy all publish wheels for (December 2026: torch has
-#: none for 3.15 on PyPI yet, so 3.15 is not offered).
-_PYTHON_VERSIONS = ("3.10", "3.11", "3.12", "3.13", "3.14")
-_CI_PROVIDERS = ("github", "gitlab", "both")
-_PACKAGE_MANAGERS = ("uv", "pip")
-_FRAMEWORKS = ("sklearn", "pytorch", "none")
-_GATE_METRICS = ("accuracy", "f1")
+#: The Python versions offered, oldest first (copier.yml's choices).
+_PYTHON_VERSIONS = next(
+    data.choices for data in _builtin.QUESTIONS if data.name == "python_version"
+)
 
 
 def default_python(running: tuple[int, int] | None = None) -> str:
@@ -347,72 +149,51 @@ def default_python(running: tuple[int, int] | None = None) -> str:
     return "{}.{}".format(*fitting[-1])
 
 
-#: The questions in the order they are asked. ``project_name`` defaults to the
-#: destination folder's name, so its default here is only a placeholder.
-QUESTIONS: tuple[Question, ...] = (
-    Question("project_name", "Project name", "my-model", _project_name),
-    Question(
-        "description", "One-line description", "A small machine-learning project", _description
-    ),
-    Question(
-        "python_version",
-        "Python version",
-        default_python(),
-        _choice(*_PYTHON_VERSIONS),
-        _PYTHON_VERSIONS,
-    ),
-    Question("ci_provider", "CI provider", "github", _choice(*_CI_PROVIDERS), _CI_PROVIDERS),
-    Question(
-        "package_manager", "Package manager", "uv", _choice(*_PACKAGE_MANAGERS), _PACKAGE_MANAGERS
-    ),
-    Question("framework", "ML framework", "sklearn", _choice(*_FRAMEWORKS), _FRAMEWORKS),
-    Question("docker", "Build a Docker image", True, _bool),
-    Question("gpu_runner", "Self-hosted GPU runner label, or 'none'", "none", _runner_label),
-    Question(
-        "monitoring_schedule", "Monitoring cron schedule (UTC), or 'none'", "0 6 * * 1", _schedule
-    ),
-    Question("gate_metric", "Gate metric", "accuracy", _choice(*_GATE_METRICS), _GATE_METRICS),
-    Question("gate_threshold", "Gate threshold (0-1)", 0.8, _threshold),
-    Question(
-        "install_command",
-        "Command that installs the dependencies ('' = the starter's, 'none' = no install "
-        "step: existing repositories only)",
-        "",
-        _command,
-        advanced=True,
-    ),
-    *(
-        Question(
-            f"{stage}_command",
-            f"Command of the {stage} stage ('' = the starter's, 'none' = no {stage} stage)",
-            "",
-            _command,
-            advanced=True,
-        )
-        for stage in ("lint", "test", "data", "train", "evaluate")
-    ),
-    Question(
-        "existing_repo",
-        "A repository mlrig did not create: render only the pipelines and .mlrig/",
-        False,
-        _bool,
-        advanced=True,
-    ),
-    Question(
-        "metrics_file",
-        "JSON metrics file the train command writes, gated by .mlrig/gate.py ('' = no gate)",
-        "",
-        _path,
-        advanced=True,
-    ),
-    Question("template_sync", "Render the template-sync pipeline", True, _bool, advanced=True),
-)
-#: The template's list answers, after the questions: what ``mlrig adopt`` left to
+# The parsers of the free-form questions; a question with choices, or a yes/no one,
+# gets its parser from its copier.yml type and choices.
+_PARSERS: dict[str, Callable[[object], str | bool | float]] = {
+    "project_name": rules.project_name,
+    "description": rules.description,
+    "gpu_runner": rules.runner_label,
+    "monitoring_schedule": rules.schedule,
+    "gate_threshold": rules.threshold,
+    "metrics_file": rules.rel_path,
+    **dict.fromkeys(COMMANDS, rules.command),
+}
+# Where mlrig's default differs from copier.yml's, which plain copier takes: copier
+# cannot see the machine (python_version), and the project name's default is the
+# destination's folder name, given to resolve_answers (this one is a placeholder).
+_MLRIG_DEFAULTS: dict[str, str | bool | float] = {
+    "project_name": "my-model",
+    "python_version": default_python(),
+}
+#: Questions ``mlrig new`` never asks (they take their default unless given): the
+#: stage commands and existing-repository mode, which ``mlrig adopt`` sets.
+ADVANCED = frozenset({*COMMANDS, "existing_repo", "metrics_file", "template_sync"})
+#: The template's list answers (copier type ``yaml``): what ``mlrig adopt`` left to
 #: the repository. Never asked and not inferred; default: empty.
 RECORDED: dict[str, Callable[[object], tuple[str, ...]]] = {
-    "own_files": _names(_REL_PATH, "relative path inside the repository"),
-    "own_jobs": _names(_JOB_NAME, "job name"),
+    "own_files": rules.name_list(rules.REL_PATH, "relative path inside the repository"),
+    "own_jobs": rules.name_list(rules.JOB_NAME, "job name"),
 }
+
+
+def _question(data: _builtin.QuestionData) -> Question:
+    parse = _PARSERS.get(data.name)
+    if parse is None:
+        parse = rules.yes_no if data.type == "bool" else rules.choice(*data.choices)
+    default = _MLRIG_DEFAULTS.get(data.name, data.default)
+    assert not isinstance(default, tuple), data.name  # only RECORDED answers are lists
+    return Question(
+        data.name, data.help, default, parse, data.choices, advanced=data.name in ADVANCED
+    )
+
+
+#: The questions in the order they are asked, as ``templates/ml/copier.yml`` states
+#: them (through the generated :mod:`mlrig._builtin_questions`).
+QUESTIONS: tuple[Question, ...] = tuple(
+    _question(data) for data in _builtin.QUESTIONS if data.name not in RECORDED
+)
 _BY_NAME = {question.name: question for question in QUESTIONS}
 # The answers that name one project: the project name and the values derived from it.
 _PROJECT_BOUND = frozenset({"project_name", "package_name", "image_name"})
@@ -474,25 +255,8 @@ def resolve_answers(
             f"no answer for {', '.join(missing)} and no terminal to ask in; "
             "pass --defaults to take the defaults, or give them with -d KEY=VALUE"
         )
-    return Answers(
-        existing_repo=cast(bool, values["existing_repo"]),
-        metrics_file=cast(str, values["metrics_file"]),
-        template_sync=cast(bool, values["template_sync"]),
-        own_files=cast(tuple[str, ...], values["own_files"]),
-        own_jobs=cast(tuple[str, ...], values["own_jobs"]),
-        project_name=cast(str, values["project_name"]),
-        description=cast(str, values["description"]),
-        python_version=cast(str, values["python_version"]),
-        ci_provider=cast(CiProvider, values["ci_provider"]),
-        package_manager=cast(PackageManager, values["package_manager"]),
-        framework=cast(Framework, values["framework"]),
-        docker=cast(bool, values["docker"]),
-        gpu_runner=cast(str, values["gpu_runner"]),
-        monitoring_schedule=cast(str, values["monitoring_schedule"]),
-        gate_metric=cast(GateMetric, values["gate_metric"]),
-        gate_threshold=cast(float, values["gate_threshold"]),
-        **{name: cast(str, values[name]) for name in COMMANDS},
-    )
+    # Each value is parsed to its field's type above.
+    return Answers(**cast(dict[str, Any], values))
 
 
 def _stage_problems(values: Mapping[str, object]) -> list[str]:

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from mlrig._progress import Progress
     from mlrig.commands.adopt import AdoptResult
-    from mlrig.templates import TemplateQuestion
+    from mlrig.template_info import TemplateQuestion
 
 EXIT_INTERRUPTED = 130
 EXIT_USAGE = 2
@@ -328,7 +328,7 @@ def new(
             dest, answers=answers, git=not no_git, dry_run=dry_run, progress=_progress()
         )
     else:
-        from mlrig.templates import check_trust, inspect_template
+        from mlrig.template_info import check_trust, inspect_template
 
         info = inspect_template(spec)
         trusted = trust or config.is_trusted(spec.url)
@@ -338,6 +338,8 @@ def new(
             {**template_presets(info, config, overridden=given), **given},
             use_defaults=defaults,
             ask=_ask_template if interactive else None,
+            dest=dest,
+            trust=trusted,
         )
         result = run_new(
             dest,

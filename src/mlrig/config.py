@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
+from mlrig._copier import is_trusted
 from mlrig._git import git
 from mlrig.errors import EnvironmentProblem, InvalidInputError
 from mlrig.templates import git_url, is_local_spec
@@ -77,12 +78,8 @@ class Config:
         is not under ``acme/``), and a URL whose path holds anything else than
         plain characters (``%2e%2e``, ``@``...) matches an entry only when equal to it.
         """
-        # Imported here: copier takes most of a second to import.
-        from copier._settings import is_trusted_repository
-
         return any(
-            is_trusted_repository(self.trusted_prefixes, candidate)
-            for candidate in {url, git_url(url)}
+            is_trusted(self.trusted_prefixes, candidate) for candidate in {url, git_url(url)}
         )
 
 

@@ -1,4 +1,4 @@
-"""Where templates come from, which versions they have, and what they would run.
+"""Where templates come from and which versions they have.
 
 The built-in template exists twice in the package: ``templates/ml/``, its source,
 and ``templates/mlrig-builtin-ml.bundle``, a git bundle holding every released
@@ -7,22 +7,18 @@ records a version and can update them later, offline.
 
 Any other copier template is named by a ``SRC[@REF]`` spec (:func:`parse_template_spec`):
 a local directory or bundle, a git URL, or copier's ``gh:``/``gl:`` shorthand.
-:func:`inspect_template` reads its ``copier.yml`` at that ref, and
-:func:`check_trust` refuses one that would run code unless it is trusted.
+:mod:`mlrig.template_info` reads what it asks and runs at that ref.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
 import os
 import re
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
 
+from mlrig._copier import as_git_source
 from mlrig._credentials import CREDENTIAL_HINT, without_credentials
 from mlrig._git import git
 from mlrig._version import __version__
@@ -31,18 +27,11 @@ from mlrig.errors import EnvironmentProblem, InvalidInputError
 __all__ = [
     "BUILTIN_URL",
     "BUNDLE_NAME",
-    "NEVER_RENDERED",
-    "TRUST_HINT",
-    "TemplateInfo",
-    "TemplateQuestion",
     "TemplateSpec",
     "builtin_bundle",
     "builtin_data",
     "builtin_template",
-    "check_rendered",
-    "check_trust",
     "git_url",
-    "inspect_template",
     "is_builtin",
     "is_local_spec",
     "parse_template_spec",
@@ -58,17 +47,6 @@ BUNDLE_NAME = "mlrig-builtin-ml.bundle"
 #: (:func:`template_source`); plain copier, Renovate's copier manager, or git's
 #: ``url.<bundle>.insteadOf`` (offline) get the same tags from it.
 BUILTIN_URL = "https://github.com/mlrig/mlrig-builtin-ml.git"
-#: Exclusion patterns (copier's ``exclude``, gitignore syntax) every render gets on
-#: top of the template's own: nothing named ``.git``, at any depth and in any case,
-#: so that no template can plant a git config (core.fsmonitor) or a hook that mlrig's,
-#: copier's or the user's next git command would run. A template can override the
-#: default excludes, never these.
-NEVER_RENDERED = (".[gG][iI][tT]",)
-#: How to let a refused template do what it asks, for the end of an error message.
-TRUST_HINT = (
-    "if you trust it, pass --trust, or add a prefix of its URL to trusted_prefixes in your "
-    "mlrig config"
-)
 _TAG = re.compile(r"refs/tags/(v?\d[^\s^]*)$")
 
 
@@ -168,18 +146,15 @@ def _ls_remote(src: str, *args: str) -> str:
     return proc.stdout.decode("utf-8", "surrogateescape")
 
 
-# How copier 9 tells a git template from a local directory (copier/_vcs.py, get_repo):
-# "gh:"/"gl:" expand to GitHub/GitLab HTTPS URLs ending in ".git"; a URL is taken for
-# git only when it ends in ".git" or starts with one of these prefixes, and a leading
-# "git+" forces git and is stripped. Anything else is opened as a local path.
-_COPIER_GIT_PREFIXES = ("git@", "git://", "git+", "https://github.com/", "https://gitlab.com/")
+# copier's gh:/gl: shorthands, expanded here as copier's get_repo expands them (a test
+# keeps the two in step): `mlrig check` reads version tags with git alone and must
+# not pay copier's import.
 _SHORTHANDS = {"gh:": "https://github.com/", "gl:": "https://gitlab.com/"}
 _URL = re.compile(r"(?:git\+)?[A-Za-z][A-Za-z0-9+.-]*://")
 # scp-like "user@host:path": the "@" belongs to the user, not a ref.
 _SCP = re.compile(r"[\w.~-]+@[\w.-]+:(?!//)")
 _OWNER_REPO = re.compile(r"/?[\w.-]+(?:/[\w.-]+)+")
 _BAD_REF = re.compile(r"[\s~^:?*\[\\]|\.\.|@\{|^-|^$")
-_SHA = re.compile(r"[0-9a-fA-F]{4,40}")
 
 
 @dataclass(frozen=True)
@@ -215,12 +190,6 @@ def git_url(url: str) -> str:
             rest = url[len(alias) :].lstrip("/")
             return base + (rest if rest.endswith(".git") else f"{rest}.git")
     return url.removeprefix("git+")
-
-
-def _copier_git_url(url: str) -> str:
-    if url.endswith(".git") or url.startswith(_COPIER_GIT_PREFIXES):
-        return url
-    return f"git+{url}"
 
 
 def _split_ref(text: str, start: int) -> tuple[str, str | None]:
@@ -259,7 +228,7 @@ def parse_template_spec(spec: str, *, ref: str | None = None) -> TemplateSpec:
         base, at_ref = _split_ref(text, path_start)
         if base.endswith("/") or len(base) <= path_start:
             raise InvalidInputError(f"template URL {text!r} names no repository")
-        url = _copier_git_url(base)
+        url = as_git_source(base)
     else:
         url, at_ref = _local_template(text)
     if at_ref is not None and ref is not None and at_ref != ref:
@@ -291,273 +260,3 @@ def _local_template(text: str) -> tuple[str, str | None]:
     if not (path.is_dir() or (path.is_file() and path.suffix == ".bundle")):
         raise InvalidInputError(f"template {path} is neither a directory nor a git .bundle file")
     return str(path), at_ref
-
-
-@dataclass(frozen=True)
-class TemplateQuestion:
-    """One question of a copier template, as its ``copier.yml`` states it."""
-
-    name: str
-    #: The help text, or the name when the template gives none.
-    help: str
-    #: copier's type: str, int, float, bool, json or yaml ("" means inferred).
-    type: str
-    #: The raw default: a value, a Jinja string rendered against earlier answers, or None.
-    default: object
-    #: The allowed values, in order; empty when any value is allowed.
-    choices: tuple[object, ...]
-    secret: bool
-    #: ``when``: False for a computed value that is never asked, or a Jinja condition.
-    when: bool | str
-
-    def default_for(self, answers: Mapping[str, object]) -> object:
-        """The default, rendered against ``answers`` when it is a Jinja string.
-
-        ``None`` when there is no default or it cannot be rendered without copier's
-        full context (then the template's own default applies only under --defaults).
-        """
-        if isinstance(self.default, str) and ("{{" in self.default or "{%" in self.default):
-            return _render_jinja(self.default, answers)
-        return self.default
-
-    def applies(self, answers: Mapping[str, object]) -> bool:
-        """Whether copier would ask this question after ``answers``."""
-        if isinstance(self.when, bool):
-            return self.when
-        rendered = _render_jinja(self.when, answers)
-        return str(rendered).strip().lower() not in {"", "false", "no", "off", "0", "none"}
-
-
-def _render_jinja(text: str, answers: Mapping[str, object]) -> str | None:
-    """Render a question's Jinja ``text`` in a sandbox; ``None`` when it fails."""
-    from jinja2 import TemplateError
-    from jinja2.sandbox import SandboxedEnvironment
-
-    try:
-        return SandboxedEnvironment().from_string(text).render(**answers)
-    except TemplateError:
-        return None
-
-
-@dataclass(frozen=True)
-class TemplateInfo:
-    """What a template at one version asks and what code it would run."""
-
-    spec: TemplateSpec
-    #: The ref copier will check out: ``spec.ref``, else the newest version tag,
-    #: else ``"HEAD"`` for a git template without tags; ``None`` for a plain directory.
-    ref: str | None
-    #: Whether the template has version tags, which ``mlrig update`` needs to follow it.
-    has_versions: bool
-    questions: tuple[TemplateQuestion, ...]
-    tasks: tuple[str, ...]
-    migrations: tuple[str, ...]
-    jinja_extensions: tuple[str, ...]
-    #: The full SHA of the commit that was inspected; ``None`` for a plain directory
-    #: and for ``HEAD`` of a local repository (copier renders its uncommitted changes).
-    commit: str | None = None
-
-    @property
-    def render_ref(self) -> str | None:
-        """The ref to render: the inspected commit, so that a tag moved since, or a
-        server answering a second fetch differently, cannot change what is rendered."""
-        return self.commit or self.ref
-
-    @property
-    def runs_code(self) -> tuple[str, ...]:
-        """What the template would execute, one description each; empty when nothing."""
-        described = [f"task `{task}`" for task in self.tasks]
-        described += [f"migration `{migration}`" for migration in self.migrations]
-        described += [f"Jinja extension {ext}" for ext in self.jinja_extensions]
-        return tuple(described)
-
-
-def _command(raw: object) -> str:
-    if isinstance(raw, Mapping):
-        raw = raw.get("command", raw)
-    if isinstance(raw, (list, tuple)):
-        return " ".join(str(part) for part in raw)
-    return str(raw)
-
-
-def _migrations(raw: object) -> tuple[str, ...]:
-    commands: list[str] = []
-    for migration in raw if isinstance(raw, list) else []:
-        if isinstance(migration, Mapping) and ("before" in migration or "after" in migration):
-            # copier's legacy format: {version, before: [cmds], after: [cmds]}
-            for stage in ("before", "after"):
-                commands += [_command(cmd) for cmd in migration.get(stage) or []]
-        else:
-            commands.append(_command(migration))
-    return tuple(commands)
-
-
-def _question(name: str, data: Mapping[str, Any]) -> TemplateQuestion:
-    raw_choices = data.get("choices") or ()
-    if isinstance(raw_choices, Mapping):
-        choices: tuple[object, ...] = tuple(raw_choices.values())
-    else:
-        choices = tuple(
-            c[1] if isinstance(c, (list, tuple)) and len(c) == 2 else c
-            for c in (raw_choices if isinstance(raw_choices, (list, tuple)) else ())
-        )
-    when = data.get("when", True)
-    return TemplateQuestion(
-        name=name,
-        help=str(data.get("help") or name).strip(),
-        type=str(data.get("type") or ""),
-        default=data.get("default"),
-        choices=choices,
-        secret=bool(data.get("secret", False)),
-        when=when if isinstance(when, (bool, str)) else bool(when),
-    )
-
-
-def _check_ref(spec: TemplateSpec) -> tuple[str | None, bool]:
-    """Reach a git template; return the ref to check out and whether it has version tags."""
-    from packaging.version import InvalidVersion, Version
-
-    listing = _ls_remote(spec.url)
-    names = {line.split("\t", 1)[1] for line in listing.splitlines() if "\t" in line}
-    tags = [n.removeprefix("refs/tags/") for n in names if n.startswith("refs/tags/")]
-    versions: list[tuple[Version, str]] = []
-    for tag in tags:
-        try:
-            versions.append((Version(tag), tag))
-        except InvalidVersion:
-            continue
-    versions.sort()
-    if spec.ref is None:
-        # copier checks out the newest final-release tag; without one it would warn
-        # on stderr and take HEAD, which mlrig says in its own words instead.
-        has_release = any(not version.is_prerelease for version, _ in versions)
-        return (None if has_release else "HEAD"), bool(versions)
-    known = set(tags) | {n.split("/", 2)[-1] for n in names} | names | {"HEAD"}
-    # A commit SHA cannot be checked without fetching: the checkout tells.
-    if spec.ref in known or _SHA.fullmatch(spec.ref):
-        return spec.ref, bool(versions)
-    available = ", ".join(tag for _, tag in versions[-10:]) or "none"
-    raise InvalidInputError(
-        f"template {spec.url} has no version {spec.ref}; its version tags: {available}"
-    )
-
-
-def inspect_template(spec: TemplateSpec) -> TemplateInfo:
-    """Read the template's ``copier.yml`` at ``spec.ref``: questions, tasks, migrations.
-
-    Clones a git template into a temporary directory (removed again). Raises
-    :class:`EnvironmentProblem` when the template cannot be reached, and
-    :class:`InvalidInputError` when the ref does not exist, a plain directory is
-    asked for a ref, or there is no valid ``copier.yml``.
-    """
-    # Imported here: copier takes most of a second to import. Template is copier's
-    # own reader of copier.yml, so questions are seen exactly as copier sees them.
-    from copier._template import Template
-    from copier.errors import CopierError, MultipleConfigFilesError
-    from plumbum import ProcessExecutionError
-
-    template = Template(url=spec.url, ref=spec.ref)
-    has_versions = False
-    ref = spec.ref
-    if template.vcs == "git":
-        ref, has_versions = _check_ref(spec)
-        template = Template(url=spec.url, ref=ref)
-    elif spec.ref is not None:
-        raise InvalidInputError(
-            f"template {spec.url} is not a git repository, so it has no version {spec.ref}; "
-            "drop the ref or point at the template's git repository root"
-        )
-    try:
-        root = template.local_abspath
-        if not any(
-            p.is_file() and p.suffix.lower() in {".yml", ".yaml"} for p in root.glob("copier.*")
-        ):
-            raise InvalidInputError(
-                f"template {spec} has no copier.yml, so it is not a copier template; "
-                "check the path or URL"
-            )
-        # copier prints a banner of its own as it raises this; mlrig says it in one line.
-        with contextlib.redirect_stderr(io.StringIO()):
-            raw = template._raw_config
-        local_head = ref == "HEAD" and is_local_spec(spec.url)
-        info = TemplateInfo(
-            spec=spec,
-            ref=ref,
-            has_versions=has_versions,
-            questions=tuple(_question(k, v) for k, v in template.questions_data.items()),
-            tasks=tuple(_command(task.cmd) for task in template.tasks),
-            migrations=_migrations(raw.get("_migrations")),
-            jinja_extensions=template.jinja_extensions,
-            commit=None if local_head else template.commit_hash,
-        )
-    except MultipleConfigFilesError:
-        raise InvalidInputError(
-            f"template {spec} has both copier.yml and copier.yaml, and copier refuses to "
-            "choose; the template must keep only one of them"
-        ) from None
-    except ProcessExecutionError as exc:
-        detail = (str(exc.stderr).strip().splitlines() or ["git failed"])[-1]
-        if spec.ref is not None and _SHA.fullmatch(spec.ref):
-            raise InvalidInputError(
-                f"template {spec.url} has no commit {spec.ref}: {detail}"
-            ) from None
-        raise EnvironmentProblem(f"cannot fetch template {spec}: {detail}") from None
-    except (CopierError, ValueError, TypeError, AttributeError) as exc:
-        problem = " ".join(str(exc).split())
-        if problem.startswith("Unknown revision"):
-            raise InvalidInputError(
-                f"template {spec.url} has no version {spec.ref}; give a tag, branch or commit "
-                "it has"
-            ) from None
-        raise InvalidInputError(f"template {spec} cannot be read: {problem}") from None
-    finally:
-        template._cleanup()
-    return info
-
-
-def check_trust(spec: TemplateSpec, *, trusted: bool, info: TemplateInfo | None = None) -> None:
-    """Refuse a template that runs tasks, migrations or Jinja extensions unless trusted.
-
-    ``trusted`` is ``--trust`` or a trusted prefix in the mlrig config; ``info``
-    spares inspecting the template again. Raises :class:`InvalidInputError`
-    naming everything the template would run.
-    """
-    if trusted:
-        return
-    runs = (info or inspect_template(spec)).runs_code
-    if runs:
-        raise InvalidInputError(
-            f"template {spec} would run code on your machine: {'; '.join(runs)}; {TRUST_HINT}"
-        )
-
-
-def check_rendered(
-    root: Path, spec: TemplateSpec | str, *, trusted: bool, only: Iterable[str] | None = None
-) -> None:
-    """Refuse a project rendered into ``root`` that holds a symlink pointing outside it.
-
-    copier writes the template's symlinks as they are under ``_preserve_symlinks``,
-    wherever they point; mlrig's initial commit would then record them, and adopt
-    would copy what they point at into the repository. ``only`` restricts the check
-    to these paths (relative to ``root``: what an update changes, so that the
-    project's own links are not the template's doing). Unless ``trusted``, raises
-    :class:`InvalidInputError` naming the first such link.
-    """
-    if trusted:
-        return
-    top = Path(os.path.realpath(root))
-    if only is None:
-        paths = [
-            Path(directory, name)
-            for directory, dirnames, filenames in os.walk(root)
-            for name in sorted([*dirnames, *filenames])
-        ]
-    else:
-        paths = [root / rel for rel in only]
-    for path in paths:
-        if path.is_symlink() and not Path(os.path.realpath(path)).is_relative_to(top):
-            raise InvalidInputError(
-                f"template {spec} writes {path.relative_to(root).as_posix()}, a symlink "
-                f"to {os.readlink(path)}, outside the project (_preserve_symlinks); "
-                f"{TRUST_HINT}"
-            )

@@ -50,15 +50,8 @@ from mlrig.answers import (
 from mlrig.commands.new import render_template
 from mlrig.commands.update import update
 from mlrig.errors import EnvironmentProblem, Interrupted, InvalidInputError
-from mlrig.templates import (
-    TemplateInfo,
-    TemplateSpec,
-    builtin_bundle,
-    builtin_template,
-    check_trust,
-    inspect_template,
-    is_builtin,
-)
+from mlrig.template_info import TemplateInfo, check_trust, inspect_template
+from mlrig.templates import TemplateSpec, builtin_bundle, builtin_template, is_builtin
 from mlrig.validate import Finding, new_findings, validate_pipelines
 
 __all__ = ["COMPONENTS", "AdoptResult", "FileAction", "LeftOut", "add", "adopt", "component_of"]
@@ -744,13 +737,7 @@ def _record_own(path: Path, answers: Answers) -> None:
 
 
 def _render(out: Path, answers: Answers | Mapping[str, object], version: str | None) -> None:
-    # Imported here: copier takes most of a second to import.
-    from copier.errors import CopierError
-
-    try:
-        render_template(str(builtin_bundle()), version, out, answers)
-    except CopierError as exc:
-        raise EnvironmentProblem(f"cannot render the built-in template: {exc}") from None
+    render_template(str(builtin_bundle()), version, out, answers)
 
 
 def _rendered_files(rendered: Path) -> list[str]:

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlrig._git import commit_all, find_git, run_git
+from mlrig._staging import check_destination, staged
 from mlrig._version import __version__
-from mlrig.commands.new import check_destination, staged
 from mlrig.templates import builtin_template
 
 __all__ = ["FIRST_VERSION", "TemplateInitResult", "house_files", "template_init"]

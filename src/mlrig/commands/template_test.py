@@ -1,7 +1,7 @@
 """``mlrig template test``: render every answer combination of a template and validate each.
 
-The combinations are enumerated with copier's own question handling (copier 9's
-``Worker`` and ``Question``; copier has no public API for questions): choice and
+The combinations are enumerated with copier's own question handling
+(:class:`mlrig._copier.Questionnaire`): choice and
 yes/no questions are multiplied, a question whose ``when`` is false for a
 combination is not asked there and so not multiplied, free-form questions take
 their defaults. A combination that the template's validators reject (or that picks
@@ -12,7 +12,6 @@ with copier's ``run_copy`` into a temporary directory and checked with
 
 from __future__ import annotations
 
-import functools
 import random
 import re
 import tempfile
@@ -22,22 +21,15 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
+from mlrig import _copier
+from mlrig._copier import MISSING, Questionnaire, QuestionView
 from mlrig._git import git
 from mlrig.errors import EnvironmentProblem, InvalidInputError, MlrigError
-from mlrig.templates import (
-    NEVER_RENDERED,
-    TemplateSpec,
-    check_trust,
-    git_url,
-    inspect_template,
-    parse_template_spec,
-)
+from mlrig.template_info import check_trust, inspect_template
+from mlrig.templates import TemplateSpec, git_url, parse_template_spec
 from mlrig.validate import Finding, validate_tree
-
-if TYPE_CHECKING:
-    from copier._main import Worker
 
 __all__ = ["REPORT_SCHEMA", "Combination", "TemplateTestResult", "template_test"]
 
@@ -152,9 +144,6 @@ def template_test(
     matrix file, a bad sample size, a template that needs ``trust``, no valid
     combination at all). Nothing is written outside temporary directories.
     """
-    from copier.errors import CopierError
-    from jinja2 import TemplateError
-
     started = time.perf_counter()
     if sample is not None and sample < 1:
         raise InvalidInputError(f"--sample must be at least 1, not {sample}")
@@ -166,18 +155,14 @@ def template_test(
         tempfile.TemporaryDirectory(prefix="mlrig-template-test-") as tmp,
         _worker(spec, Path(tmp) / "enumerate" / _PROJECT_DIR, trust) as worker,
     ):
-        unknown = sorted(set(wanted) - set(worker.template.questions_data))
+        unknown = sorted(set(wanted) - set(worker.names))
         if unknown:
             raise InvalidInputError(
                 f"matrix file {matrix} names unknown questions: {', '.join(unknown)}; "
-                f"the template asks: {', '.join(worker.template.questions_data) or 'nothing'}"
+                f"the template asks: {', '.join(worker.names) or 'nothing'}"
             )
-        try:
+        with _copier.question_errors(str(spec)):
             plan = [_check(worker, varied) for varied in _enumerate(worker, wanted, matrix)]
-        except (CopierError, TemplateError) as exc:
-            raise MlrigError(
-                f"template {spec}: its questions fail to render: {' '.join(str(exc).split())}"
-            ) from None
         if all(planned.reason for planned in plan):
             raise InvalidInputError(
                 f"the template's validators reject all {len(plan)} answer combinations; "
@@ -189,8 +174,8 @@ def template_test(
             chosen = sorted(random.Random(seed).sample(valid, sample))
         # Render from the worker's checkout, pinned to its commit, so that a git
         # template is fetched once and every combination sees the same version.
-        render_src = str(worker.template.local_abspath)
-        render_ref = worker.template.commit_hash
+        render_src = worker.source
+        render_ref = worker.commit
         results: dict[int, Combination] = {}
         # Rendering runs here, in this thread; validations (external processes)
         # run in `jobs` threads meanwhile.
@@ -224,33 +209,16 @@ def template_test(
 
 
 @contextmanager
-def _worker(spec: TemplateSpec, dst: Path, trust: bool) -> Iterator[Worker]:
-    """A copier worker over the template, fetched once; errors become mlrig's."""
-    from copier._main import Worker
-    from plumbum import ProcessExecutionError
-
+def _worker(spec: TemplateSpec, dst: Path, trust: bool) -> Iterator[Questionnaire]:
+    """copier's questionnaire of the template, fetched once; errors become mlrig's."""
     # Copier takes the ref HEAD to mean the working copy, uncommitted changes
     # included; inspect_template knows only named refs, so it reads HEAD's commit.
     head = spec.ref == "HEAD"
     info = inspect_template(TemplateSpec(spec.url, _head_commit(spec.url)) if head else spec)
     check_trust(spec, trusted=trust, info=info)
-    with Worker(
-        src_path=spec.url,
-        dst_path=dst,
-        vcs_ref="HEAD" if head else info.render_ref,
-        defaults=True,
-        quiet=True,
-        unsafe=trust,
+    with _copier.questionnaire(
+        spec.url, "HEAD" if head else info.render_ref, dst, unsafe=trust, label=str(spec)
     ) as worker:
-        try:
-            worker.template.local_abspath  # noqa: B018 -- fetch now, to report a failure here
-        except ProcessExecutionError as exc:
-            detail = (str(exc.stderr).strip().splitlines() or ["no output"])[-1]
-            raise EnvironmentProblem(f"cannot fetch template {spec}: {detail}") from None
-        # The questionnaire runs once per combination and copier compiles each
-        # `when`, default and validator afresh every time: compile each text once.
-        env = worker.jinja_env
-        env.from_string = functools.lru_cache(maxsize=None)(env.from_string)  # type: ignore[method-assign,assignment]
         yield worker
 
 
@@ -287,28 +255,11 @@ def _load_matrix(path: Path) -> dict[str, list[Any]]:
     return matrix
 
 
-def _question(worker: Worker, name: str, answers: Mapping[str, Any]) -> Any:
-    """Copier's question ``name``, rendered in the context of ``answers``."""
-    from copier._user_data import AnswersMap, Question
-
-    worker.answers = AnswersMap(init=dict(answers), metadata=worker.template.metadata)
-    return Question(
-        answers=worker.answers,
-        context=worker._render_context(),
-        jinja_env=worker.jinja_env,
-        settings=worker.settings,
-        var_name=name,
-        **worker.template.questions_data[name],
-    )
-
-
 def _enumerate(
-    worker: Worker, matrix: Mapping[str, list[Any]], matrix_file: Path | None
+    worker: Questionnaire, matrix: Mapping[str, list[Any]], matrix_file: Path | None
 ) -> Iterator[dict[str, Any]]:
     """Yield each combination of multiplied answers, walking the questions in order."""
-    from copier._types import MISSING
-
-    names = list(worker.template.questions_data)
+    names = worker.names
 
     def walk(
         index: int, answers: dict[str, Any], varied: dict[str, Any]
@@ -317,15 +268,15 @@ def _enumerate(
             yield varied
             return
         name = names[index]
-        question = _question(worker, name, answers)
-        values = _values(question, matrix.get(name), matrix_file) if question.get_when() else None
+        question = worker.question(name, answers)
+        values = _values(question, matrix.get(name), matrix_file) if question.applies() else None
         if values is None:
             # Not multiplied: its default still feeds later questions' `when` and choices.
             try:
-                default = question.get_default()
+                default = question.default()
             except ValueError:
                 default = MISSING  # a rejected default is reported by _check
-            if default is MISSING and question.get_when():
+            if default is MISSING and question.applies():
                 raise InvalidInputError(
                     f"question {name} has no default; give its values in a --matrix file"
                 )
@@ -338,46 +289,40 @@ def _enumerate(
     yield from walk(0, {}, {})
 
 
-def _values(question: Any, given: list[Any] | None, matrix_file: Path | None) -> list[Any] | None:
+def _values(
+    question: QuestionView, given: list[Any] | None, matrix_file: Path | None
+) -> list[Any] | None:
     """The values to multiply for an asked question, or ``None`` to take its default."""
-    choices = [] if question.multiselect else question._formatted_choices
-    allowed = [question.cast_answer(choice.value) for choice in choices]
+    allowed = question.choices()
     if given is not None:
         values = []
         for value in given:
             try:
-                cast, castable = question.cast_answer(value), True
+                cast, castable = question.cast(value), True
             except Exception:  # copier raises several types for an uncastable answer
                 cast, castable = None, False
             # Copier reads any text as a yes/no answer; a matrix must say true or false.
-            if question.get_type_name() == "bool" and not isinstance(value, bool):
+            if question.type_name == "bool" and not isinstance(value, bool):
                 castable = False
             if not castable or (allowed and cast not in allowed):
-                expected = f"one of {allowed}" if allowed else f"a {question.get_type_name()}"
+                expected = f"one of {allowed}" if allowed else f"a {question.type_name}"
                 raise InvalidInputError(
                     f"matrix file {matrix_file}: {value!r} is not a valid value for "
-                    f"{question.var_name} ({expected})"
+                    f"{question.name} ({expected})"
                 )
             values.append(cast)
         return values
     if allowed:
         return allowed
-    if question.get_type_name() == "bool":
+    if question.type_name == "bool":
         return [True, False]
     return None
 
 
-def _check(worker: Worker, varied: dict[str, Any]) -> _Planned:
+def _check(worker: Questionnaire, varied: dict[str, Any]) -> _Planned:
     """Run copier's own questionnaire (defaults mode) on one combination, without rendering."""
-    worker.data = dict(varied)
-    reason = ""
-    try:
-        worker._ask()
-    except ValueError as exc:
-        reason = " ".join(str(exc).split())
-    remembered = worker._answers_to_remember()
-    questions = worker.template.questions_data
-    answers = {name: remembered[name] for name in questions if name in remembered}
+    answers, reason = worker.answer(varied)
+    questions = worker.questions
     user_text = tuple(
         value
         for name, value in answers.items()
@@ -400,24 +345,10 @@ def _render(
     planned: _Planned, src: str, ref: str | None, out: Path, trust: bool
 ) -> Combination | None:
     """Render one combination into ``out``; a failed render is the combination's failure."""
-    from copier import run_copy
-    from copier.errors import CopierError
-    from jinja2 import TemplateError
-
     try:
-        run_copy(
-            src,
-            out,
-            data=planned.varied,
-            vcs_ref=ref,
-            defaults=True,
-            quiet=True,
-            overwrite=True,
-            unsafe=trust,
-            exclude=NEVER_RENDERED,
-        )
-    except (CopierError, TemplateError, ValueError, OSError) as exc:
-        message = " ".join(f"{type(exc).__name__}: {exc}".split())
+        _copier.copy(src, out, data=planned.varied, ref=ref, template="under test", unsafe=trust)
+    except (MlrigError, OSError) as exc:
+        message = " ".join(str(exc).split())
         return Combination(
             planned.id, planned.varied, planned.answers, "fail", (Finding("copier", message),)
         )

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from mlrig import _copier
 from mlrig._git import (
     UPDATE_SCRATCH,
     abandoned,
@@ -49,10 +50,9 @@ from mlrig._record import (
     write_src_path,
 )
 from mlrig.errors import EnvironmentProblem, Interrupted, InvalidInputError
+from mlrig.template_info import check_rendered
 from mlrig.templates import (
-    NEVER_RENDERED,
     builtin_data,
-    check_rendered,
     is_builtin,
     recorded_source,
     template_source,
@@ -392,70 +392,13 @@ def _copier_update(
 
     The ``builtin`` template also gets :func:`~mlrig.templates.builtin_data`.
     """
-    # Imported here: copier takes most of a second to import.
-    from copier import run_update
-
-    from mlrig._yaml import keep_line_breaks_in_dumps
-
-    keep_line_breaks_in_dumps()
-    with _copier_errors(name):
-        run_update(
-            str(copy),
-            vcs_ref=version,
-            data={**(builtin_data() if builtin else {}), **(data or {})},
-            overwrite=True,
-            defaults=True,
-            skip_answered=True,
-            quiet=True,
-            conflict="inline",
-            unsafe=trust,
-            # copier runs git in its renders of both versions: never a .git from the template.
-            exclude=NEVER_RENDERED,
-        )
-
-
-@contextlib.contextmanager
-def _copier_errors(name: str) -> Iterator[None]:
-    """Turn what copier raises for a template or a machine problem into an MlrigError.
-
-    Anything else (a bug) still escapes with its traceback.
-    """
-    from copier.errors import CopierError, UnsafeTemplateError
-    from plumbum import ProcessExecutionError
-
-    try:
-        yield
-    except UnsafeTemplateError as exc:
-        # copier's first line names the features; its second suggests copier's own flag.
-        features = str(exc).splitlines()[0].rstrip(".")
-        raise InvalidInputError(
-            f"the template of {name} would run code on update ({features}); pass "
-            "--trust if you trust it, or add its prefix to trusted_prefixes in your mlrig config"
-        ) from None
-    except CopierError as exc:
-        raise EnvironmentProblem(f"copier could not update {name}: {exc}") from None
-    except ValueError as exc:
-        # How copier reports an answer (-d) its template's validator or choices refuse.
-        problem = " ".join(str(exc).split())
-        raise InvalidInputError(
-            f"invalid answer for the template of {name}: {problem}; give a value it accepts"
-        ) from None
-    except ProcessExecutionError as exc:
-        detail = str(exc.stderr).strip().splitlines()
-        raise EnvironmentProblem(
-            f"copier could not update {name}: git failed: "
-            f"{detail[-1] if detail else 'no output'}; run mlrig update again"
-        ) from None
-    except UnicodeDecodeError as exc:
-        raise InvalidInputError(
-            f"copier could not update {name}: a template file is not UTF-8 ({exc}); "
-            "templated (.jinja) files must be UTF-8: ask the template's authors to fix it"
-        ) from None
-    except OSError as exc:
-        raise EnvironmentProblem(
-            f"copier could not update {name}: {exc}; run mlrig update again "
-            "(it removes what an interrupted update left behind)"
-        ) from None
+    _copier.update(
+        copy,
+        ref=version,
+        data={**(builtin_data() if builtin else {}), **(data or {})},
+        unsafe=trust,
+        name=name,
+    )
 
 
 @contextlib.contextmanager
@@ -617,27 +560,22 @@ def _render(
     worktree: Path, head: str, subdir: Path, source: str, version: str, *, trust: bool
 ) -> Path:
     """The project as ``version`` of the template rendered it with its recorded answers."""
-    from copier import run_copy
-
     from mlrig._yaml import load_copier
 
     shown = _shown(worktree, head, (subdir / ANSWERS_FILE).as_posix())
     recorded = load_copier(shown or b"{}", what=f"{ANSWERS_FILE} at {head[:12]}")
     answers = {k: v for k, v in recorded.items() if not str(k).startswith("_")}
     dest = Path(tempfile.mkdtemp(prefix="mlrig-base-"))
-    with _copier_errors(f"the last update's render ({version})"):
-        run_copy(
-            source,
-            str(dest),
-            data=answers,
-            vcs_ref=version,
-            defaults=True,
-            quiet=True,
-            overwrite=True,
-            unsafe=trust,
-            skip_tasks=True,
-            exclude=NEVER_RENDERED,
-        )
+    _copier.copy(
+        source,
+        dest,
+        data=answers,
+        ref=version,
+        template=source,
+        unsafe=trust,
+        skip_tasks=True,
+        update_of=f"the last update's render ({version})",
+    )
     return dest
 
 
