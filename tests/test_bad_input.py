@@ -29,6 +29,8 @@ from tests.conftest import make_answers, run_cli, tree
 
 # Generous for a loaded CI machine: a refusal takes well under a second of mlrig's own time.
 TIMEOUT = 20
+# A whole update (two renders, a merge, the validators) under the same load.
+UPDATE_TIMEOUT = 300
 
 
 def _one_line_error(stderr: str) -> str:
@@ -39,7 +41,9 @@ def _one_line_error(stderr: str) -> str:
     return lines[0]
 
 
-def _mlrig(*args: str | bytes, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def _mlrig(
+    *args: str | bytes, cwd: Path | None = None, timeout: float = TIMEOUT
+) -> subprocess.CompletedProcess[str]:
     """Run ``python -m mlrig ARGS`` in a subprocess; a hang fails with TimeoutExpired."""
     return subprocess.run(
         [sys.executable, "-m", "mlrig", *args],
@@ -47,7 +51,7 @@ def _mlrig(*args: str | bytes, cwd: Path | None = None) -> subprocess.CompletedP
         text=True,
         errors="backslashreplace",
         stdin=subprocess.DEVNULL,
-        timeout=TIMEOUT,
+        timeout=timeout,
         check=False,
         cwd=cwd,
     )
@@ -336,7 +340,7 @@ def test_line_separators_survive_an_update(work: Path) -> None:
     )
     assert _recorded(project) == [SEPARATED] * 3
     # In a fresh process: the one that ran `new` has its YAML dumpers set up already.
-    proc = _mlrig("update", str(project))
+    proc = _mlrig("update", str(project), timeout=UPDATE_TIMEOUT)
     assert proc.returncode == 0, proc.stderr
     assert "conflict" not in proc.stdout + proc.stderr
     assert _recorded(project) == [SEPARATED] * 3
