@@ -101,11 +101,12 @@ def cost_failures(metrics: Mapping[str, float], baseline: Mapping[str, float] | 
         ceiling = config.COST_CEILINGS.get(name)
         if ceiling is not None and value > ceiling:
             reasons.append(f"{name} {value:g} {unit} is above the budget {ceiling:g} {unit}")
-        else:
-            assert baseline is not None  # the limit came from the baseline
+        elif baseline is not None and name in baseline:
+            slack = config.COST_SLACK.get(name, 0.0)
             reasons.append(
-                f"{name} {value:g} {unit} is more than {config.COST_RATIO:g}x "
-                f"the baseline {baseline[name]:g} {unit} (limit {limit:g} {unit})"
+                f"{name} {value:g} {unit} exceeds the limit {limit:g} {unit} set by the "
+                f"baseline {baseline[name]:g} {unit} (at most {config.COST_RATIO:g}x, "
+                f"or {slack:g} {unit} more)"
             )
     return reasons
 
