@@ -316,3 +316,64 @@ def test_no_verdict_job_without_the_starters_gate(
     assert "comment" not in workflow_jobs(project)
     pipeline = yaml.safe_load((project / ".gitlab-ci.yml").read_text(encoding="utf-8"))
     assert "mr-note" not in pipeline
+
+
+# --- The gate of an adopted repository (.mlrig/gate.py) -------------------------------
+
+
+@pytest.fixture
+def adopted_gate(render: Callable[..., Path]) -> Path:
+    """The .mlrig/gate.py mlrig writes into a repository it did not create."""
+    project = render(
+        existing_repo=True,
+        ci_provider="github",
+        install_command="none",
+        lint_command="none",
+        test_command="none",
+        data_command="none",
+        train_command="python train.py",
+        metrics_file="reports/metrics.json",
+        monitoring_schedule="none",
+    )
+    return project / ".mlrig/gate.py"
+
+
+def run_adopted_gate(
+    gate_file: Path, metrics: dict[str, float], baseline: dict[str, float]
+) -> subprocess.CompletedProcess[str]:
+    folder = gate_file.parent
+    (folder / "metrics.json").write_text(json.dumps(metrics), encoding="utf-8")
+    (folder / "baseline.json").write_text(json.dumps(baseline), encoding="utf-8")
+    argv = ["--metrics", str(folder / "metrics.json"), "--metric", "accuracy"]
+    argv += ["--threshold", "0.8", "--baseline", str(folder / "baseline.json")]
+    return subprocess.run(
+        [sys.executable, "-I", str(gate_file), *argv],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_the_adopted_gate_fails_on_cost_alone_when_the_repository_records_costs(
+    adopted_gate: Path,
+) -> None:
+    same = {"accuracy": 0.93, "model_kb": 2.0}
+    result = run_adopted_gate(
+        adopted_gate, {**same, "train_seconds": 30.0}, {**same, "train_seconds": 0.5}
+    )
+    assert result.returncode == 1
+    assert "| accuracy | 0.9300 | 0.9300 | 0.8000 | pass |" in result.stdout
+    assert "| train_seconds | 30 s | 0.5 s | max 5.5 s | FAIL |" in result.stdout
+    assert "| model_kb | 2 KB | 2 KB | max 66 KB | pass |" in result.stdout
+    assert result.stderr.splitlines() == [
+        "error: model gate failed: train_seconds 30 s exceeds the limit 5.5 s set by the "
+        "baseline 0.5 s (at most 1.5x, or 5 s more)"
+    ]
+
+
+def test_the_adopted_gate_ignores_costs_the_baseline_does_not_record(adopted_gate: Path) -> None:
+    result = run_adopted_gate(
+        adopted_gate, {"accuracy": 0.93, "train_seconds": 30.0}, {"accuracy": 0.93}
+    )
+    assert result.returncode == 0, result.stderr
+    assert "| train_seconds | 30 s | - | - | pass |" in result.stdout
