@@ -81,6 +81,28 @@ def test_training_records_its_costs_beside_the_metrics(trained: Path) -> None:
     assert metrics["model_kb"] == round(model.stat().st_size / 1024, 1)
 
 
+def test_peak_memory_is_the_training_process_own_even_when_a_large_process_starts_it(
+    trained: Path,
+) -> None:
+    """A parent holding 256 MB starts training; Python and the starter need about 15 MB.
+
+    (ru_maxrss would report the parent's 256 MB: Linux carries it across fork and exec.)
+    """
+    parent = (
+        "import subprocess, sys\n"
+        "held = bytearray(256 * 1024 * 1024)\n"
+        "held[::4096] = b'x' * len(held[::4096])\n"
+        "sys.exit(subprocess.run([sys.executable, '-m', 'demo_model.train']).returncode)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": "src"}
+    result = subprocess.run(
+        [sys.executable, "-c", parent], cwd=trained, env=env, capture_output=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads((trained / "artifacts/metrics.json").read_text(encoding="utf-8"))
+    assert metrics["peak_memory_mb"] < 100
+
+
 def test_the_committed_baseline_passes_and_shows_quality_and_cost_side_by_side(
     trained: Path,
 ) -> None:
