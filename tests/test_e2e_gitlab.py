@@ -147,8 +147,18 @@ class GitlabCiLocal:
             timeout=120,
         )
 
-    def run(self, project: Path, venv_bin: Path, *jobs: str, needs: bool = False) -> PipelineRun:
-        """Run ``jobs`` (and, with ``needs``, the jobs they need) with the shell executor."""
+    def run(
+        self,
+        project: Path,
+        venv_bin: Path,
+        *jobs: str,
+        needs: bool = False,
+        variables: Mapping[str, str] | None = None,
+    ) -> PipelineRun:
+        """Run ``jobs`` (and, with ``needs``, the jobs they need) with the shell executor.
+
+        ``variables`` are passed with ``--variable`` (they override predefined ones).
+        """
         argv = self._argv(
             "--force-shell-executor",
             "--shell-isolation",
@@ -161,6 +171,7 @@ class GitlabCiLocal:
             f"UV_CACHE_DIR={self.cache / 'uv'}",
             "--variable",
             f"PIP_CACHE_DIR={self.cache / 'pip'}",
+            *(arg for item in (variables or {}).items() for arg in ("--variable", "=".join(item))),
             *jobs,
             *(["--needs"] if needs else []),
         )
