@@ -11,7 +11,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-import mlrig.cli
+import mlrig.cli._common
 from mlrig import __version__
 from mlrig.cli import main
 from tests.conftest import run_cli, tree
@@ -122,7 +122,7 @@ def test_without_a_terminal_missing_answers_are_listed(tmp_path: Path) -> None:
 
 
 def test_prompts_in_a_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(mlrig.cli, "_stdin_is_terminal", lambda: True)
+    monkeypatch.setattr(mlrig.cli._common, "stdin_is_terminal", lambda: True)
     dest = tmp_path / "proj"
     # project name, description, python, provider, manager, framework (first a bad one),
     # docker, gpu, schedule, metric, threshold
