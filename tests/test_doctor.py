@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from mlrig import new
+from mlrig.cli.doctor import render
 from mlrig.commands.doctor import IMPACT, SEVERITIES, DoctorFinding, DoctorReport, doctor
 from mlrig.templates import builtin_bundle, template_versions
 from tests.conftest import make_answers, run_cli
@@ -161,7 +162,7 @@ def test_requirements_only_committed_aws_keys_are_high(reports: dict[str, Doctor
     assert (secrets.id, secrets.severity) == ("committed-secrets", "high")
     assert "config.py:2" in secrets.detail
     assert FAKE_AWS_KEY_ID not in json.dumps(report.as_dict())
-    assert FAKE_AWS_KEY_ID not in report.as_text()
+    assert FAKE_AWS_KEY_ID not in render(report)
 
 
 def test_requirements_only_loose_requirements_and_no_tests(
