@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from mlrig.cli._common import JSON_HELP, echo_json
+from mlrig.cli._common import echo_json, json_option
 from mlrig.cli.adopt import print_bring_in
 
 
@@ -16,7 +16,7 @@ from mlrig.cli.adopt import print_bring_in
 @click.option(
     "--preview", is_flag=True, help="Show what would be written or merged; change nothing."
 )
-@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+@json_option
 def add(component: str, dest: Path, preview: bool, as_json: bool) -> int:
     """Add one COMPONENT of mlrig's template to the git repository DEST (default: here).
 

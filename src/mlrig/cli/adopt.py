@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 import click
 
 from mlrig.cli._common import (
-    JSON_HELP,
     data_option,
     echo_json,
+    json_option,
     progress,
     questions_epilog,
     ref_option,
@@ -98,7 +98,7 @@ def print_bring_in(result: AdoptResult, template: str | None = None) -> None:
 )
 @ref_option
 @trust_option
-@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+@json_option
 def adopt(
     dest: Path,
     data: dict[str, str],

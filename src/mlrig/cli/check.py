@@ -6,12 +6,12 @@ from pathlib import Path
 
 import click
 
-from mlrig.cli._common import JSON_HELP, echo_json
+from mlrig.cli._common import echo_json, json_option
 
 
 @click.command(short_help="Say whether a project is behind its template (fast, offline).")
 @click.argument("dest", type=click.Path(path_type=Path), default=".")
-@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+@json_option
 def check(dest: Path, as_json: bool) -> int:
     """Say whether the project DEST (default: here) is on its template's newest version.
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from mlrig.cli._common import JSON_HELP, echo_json
+from mlrig.cli._common import echo_json, json_option
 
 
 @click.group("config", short_help="Organisation defaults: template, preset answers, trust.")
@@ -28,7 +28,7 @@ def config_group() -> None:
 
 @config_group.command("show", short_help="Print each effective setting and where it came from.")
 @click.argument("directory", type=click.Path(path_type=Path), default=".")
-@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+@json_option
 def config_show(directory: Path, as_json: bool) -> int:
     """Print each effective setting for DIRECTORY (default: here) and where it came from.
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from mlrig.cli._common import JSON_HELP, echo_json
+from mlrig.cli._common import echo_json, json_option
 
 if TYPE_CHECKING:
     from mlrig.commands.doctor import DoctorReport
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 @click.command(short_help="Diagnose a repository and say what to fix first.")
 @click.argument("dest", type=click.Path(path_type=Path), default=".")
-@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+@json_option
 def doctor(dest: Path, as_json: bool) -> int:
     """Diagnose the git repository DEST (default: here) and say what to fix first.
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from mlrig.cli._common import JSON_HELP, echo_json
+from mlrig.cli._common import echo_json, json_option
 
 
 @click.group(short_help="Check or update many local clones at once.")
@@ -37,7 +37,7 @@ def _fleet_options(command: click.Command) -> click.Command:
             type=click.IntRange(min=1),
             help="Repositories worked on at once [default: number of CPUs].",
         ),
-        click.option("--json", "as_json", is_flag=True, help=JSON_HELP),
+        json_option,
     ):
         command = param(command)
     return command

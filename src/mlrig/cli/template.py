@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from mlrig.cli._common import JSON_HELP, json_text
+from mlrig.cli._common import json_option, json_text
 from mlrig.errors import MlrigError
 
 
@@ -73,7 +73,7 @@ def template_init(dest: Path) -> int:
     type=click.Path(path_type=Path, dir_okay=False),
     help="Also write the JSON report (schema 1) to FILE.",
 )
-@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+@json_option
 @click.option("--trust", is_flag=True, help="Let the template run its tasks and Jinja extensions.")
 @click.option(
     "-j",

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from mlrig.cli._common import JSON_HELP, data_option, echo_json, progress, questions_epilog, warn
+from mlrig.cli._common import data_option, echo_json, json_option, progress, questions_epilog, warn
 
 
 @click.command(
@@ -32,7 +32,7 @@ from mlrig.cli._common import JSON_HELP, data_option, echo_json, progress, quest
     help="Let the template run its tasks, migrations and Jinja extensions "
     "(also when its URL has a trusted prefix in the user config).",
 )
-@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+@json_option
 def update(
     dest: Path,
     to: str | None,
