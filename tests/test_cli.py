@@ -11,7 +11,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-import mlrig.cli
+import mlrig.cli._common
 from mlrig import __version__
 from mlrig.cli import main
 from tests.conftest import run_cli, tree
@@ -122,7 +122,7 @@ def test_without_a_terminal_missing_answers_are_listed(tmp_path: Path) -> None:
 
 
 def test_prompts_in_a_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(mlrig.cli, "_stdin_is_terminal", lambda: True)
+    monkeypatch.setattr(mlrig.cli._common, "stdin_is_terminal", lambda: True)
     dest = tmp_path / "proj"
     # project name, description, python, provider, manager, framework (first a bad one),
     # docker, gpu, schedule, metric, threshold
@@ -418,3 +418,25 @@ def test_check_of_a_missing_folder_inside_a_project_says_it_is_missing(
     assert result.exit_code == 2
     assert "typo is not a directory" in result.stderr
     assert "inside the mlrig project" not in result.stderr
+
+
+def test_only_the_cli_package_talks_to_the_terminal_through_click() -> None:
+    """House rule 1: outside ``mlrig/cli/`` no module imports click (it would print or exit)."""
+    import ast
+
+    package = Path(mlrig.cli.__file__).resolve().parent.parent
+    offenders = []
+    for path in sorted(package.rglob("*.py")):
+        if package / "cli" in path.parents:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            else:
+                continue
+            if any(name.split(".")[0] == "click" for name in names):
+                offenders.append(f"{path.relative_to(package)}:{node.lineno}")
+    assert (package / "cli" / "__init__.py").is_file()
+    assert offenders == []

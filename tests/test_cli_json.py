@@ -91,7 +91,7 @@ def test_new_json_describes_the_project(tmp_path: Path, monkeypatch: pytest.Monk
 def test_new_json_never_prompts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Even in a terminal: a prompt would land in the JSON; the missing answers are listed."""
     isolate(monkeypatch, tmp_path)
-    monkeypatch.setattr("mlrig.cli._stdin_is_terminal", lambda: True)
+    monkeypatch.setattr("mlrig.cli._common.stdin_is_terminal", lambda: True)
     result = run_cli("new", str(tmp_path / "demo"), "--json", input="\n" * 20)
     assert result.exit_code == 2
     error = _json(result.stdout)["error"]
@@ -167,7 +167,7 @@ def test_an_interrupt_under_json_is_json_too(
 def test_update_progress_goes_to_a_terminal_stderr_never_into_json(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("mlrig.cli._stderr_is_terminal", lambda: True)
+    monkeypatch.setattr("mlrig.cli._common.stderr_is_terminal", lambda: True)
     result = run_cli("update", str(project), "--json")
     assert result.exit_code == 0, result.stderr
     assert _json(result.stdout)["status"] == "updated"
@@ -184,7 +184,7 @@ def test_no_progress_when_stderr_is_not_a_terminal(project: Path) -> None:
 
 def test_new_progress_on_a_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     isolate(monkeypatch, tmp_path)
-    monkeypatch.setattr("mlrig.cli._stderr_is_terminal", lambda: True)
+    monkeypatch.setattr("mlrig.cli._common.stderr_is_terminal", lambda: True)
     result = run_cli("new", str(tmp_path / "demo"), "--defaults")
     assert result.exit_code == 0, result.stderr
     lines = result.stderr.splitlines()
@@ -200,7 +200,7 @@ def test_new_progress_on_a_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 def test_adopt_progress_on_a_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     isolate(monkeypatch, tmp_path)
-    monkeypatch.setattr("mlrig.cli._stderr_is_terminal", lambda: True)
+    monkeypatch.setattr("mlrig.cli._common.stderr_is_terminal", lambda: True)
     repo = make_no_ci(tmp_path / "repos")
     result = run_cli("adopt", str(repo), "--preview", "--json")
     assert result.exit_code == 0, result.stderr

@@ -213,7 +213,7 @@ def test_presets_are_not_asked_in_a_terminal(
     repo: Path, config_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     write_user_config(config_home, "answers:\n  ci_provider: both\n")
-    monkeypatch.setattr("mlrig.cli._stdin_is_terminal", lambda: True)
+    monkeypatch.setattr("mlrig.cli._common.stdin_is_terminal", lambda: True)
     result = run_cli("new", str(repo / "m"), "--no-git", "--dry-run", input="\n" * 30)
     assert result.exit_code == 0, result.output
     assert "Where the pipeline runs" not in result.output  # ci_provider's help

@@ -13,7 +13,16 @@ from typing import Any
 import pytest
 
 from mlrig import new
-from mlrig.commands.doctor import IMPACT, SEVERITIES, DoctorFinding, DoctorReport, doctor
+from mlrig.cli.doctor import render
+from mlrig.commands.doctor import (
+    IMPACT,
+    SEVERITIES,
+    DoctorFinding,
+    DoctorReport,
+    FindingId,
+    Severity,
+    doctor,
+)
 from mlrig.templates import builtin_bundle, template_versions
 from tests.conftest import make_answers, run_cli
 from tests.gallery import (
@@ -97,6 +106,20 @@ def test_github_matrix_workflow_security_comes_from_zizmor(
     assert security.paths == (".github/workflows/ci.yml",)
 
 
+def test_zizmor_findings_are_typed_with_rule_severity_and_place(
+    reports: dict[str, DoctorReport],
+) -> None:
+    report = reports["github_matrix"]
+    injection = [f for f in report.workflow_security if f.rule == "template-injection"]
+    assert injection
+    assert all(f.tool == "zizmor" for f in report.workflow_security)
+    assert injection[0].place.startswith(".github/workflows/ci.yml:")
+    assert injection[0].severity is Severity.HIGH
+    assert report.tool_failures == ()
+    security = finding(report, "workflow-security")
+    assert (security.id, security.severity) == (FindingId.WORKFLOW_SECURITY, Severity.HIGH)
+
+
 def test_github_matrix_ranges_in_pyproject_without_lock_are_unpinned(
     reports: dict[str, DoctorReport],
 ) -> None:
@@ -161,7 +184,7 @@ def test_requirements_only_committed_aws_keys_are_high(reports: dict[str, Doctor
     assert (secrets.id, secrets.severity) == ("committed-secrets", "high")
     assert "config.py:2" in secrets.detail
     assert FAKE_AWS_KEY_ID not in json.dumps(report.as_dict())
-    assert FAKE_AWS_KEY_ID not in report.as_text()
+    assert FAKE_AWS_KEY_ID not in render(report)
 
 
 def test_requirements_only_loose_requirements_and_no_tests(
@@ -365,6 +388,10 @@ def test_broken_workflow_is_reported_and_zizmors_failure_is_explained(tmp_path: 
     assert "zizmor could not check the files" in skipped.detail
     assert "Stack backtrace" not in skipped.detail
     assert "workflow-security" not in ids(report)
+    assert [f.tool for f in report.tool_failures] == ["zizmor"]
+    assert report.workflow_security == ()
+    # Schema 1 counts the run that could not check the workflow as one finding.
+    assert report.as_dict()["facts"]["workflow_security_findings"] == 1  # type: ignore[index]
 
 
 def test_a_missing_validator_is_a_low_finding_not_an_error(

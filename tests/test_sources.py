@@ -248,7 +248,7 @@ def test_unanswered_questions_are_listed_without_a_terminal(repo: TemplateRepo, 
 def test_in_a_terminal_the_template_questions_are_asked_with_rendered_defaults(
     repo: TemplateRepo, work: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("mlrig.cli._stdin_is_terminal", lambda: True)
+    monkeypatch.setattr("mlrig.cli._common.stdin_is_terminal", lambda: True)
     result = run_cli("new", str(work / "p"), "--template", str(repo.path), input="max\nblue\n\n")
     assert result.exit_code == 0, result.output
     assert "Your name [bob]" in result.output

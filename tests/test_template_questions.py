@@ -88,7 +88,7 @@ def test_without_a_terminal_the_regex_gated_question_is_listed(
 def test_in_a_terminal_the_regex_gated_question_is_answered(
     repo: TemplateRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("mlrig.cli._stdin_is_terminal", lambda: True)
+    monkeypatch.setattr("mlrig.cli._common.stdin_is_terminal", lambda: True)
     dest = tmp_path / "acme-model"
     result = run_cli("new", str(dest), "--template", str(repo.path), input="\nMIT\nACME Corp\n")
     assert result.exit_code == 0, result.output

@@ -26,10 +26,13 @@ __all__ = [
     "Check",
     "Finding",
     "collect_checks",
+    "collect_outputs",
+    "hadolint_argv",
     "new_findings",
     "start_checks",
     "validate_pipelines",
     "validate_tree",
+    "zizmor_argv",
 ]
 
 #: GitHub's ``on:`` key is a YAML 1.1 boolean, so truthy keys are allowed.
@@ -216,11 +219,45 @@ def start_checks(
 
 def collect_checks(running: list[tuple[Check, subprocess.Popen[str]]]) -> list[Finding]:
     """Wait for the started checks; return their findings, in the order they were started."""
-    findings: list[Finding] = []
+    return [
+        Finding(check.tool, message)
+        for check, output, returncode in collect_outputs(running)
+        for message in check.parse(output, returncode)
+    ]
+
+
+def collect_outputs(
+    running: list[tuple[Check, subprocess.Popen[str]]],
+) -> list[tuple[Check, str, int]]:
+    """Wait for the started checks; return each one's output and exit code, in start order.
+
+    For a caller that reads a tool's report itself (doctor keeps zizmor's rule
+    and severity) instead of taking the check's findings as lines.
+    """
+    results: list[tuple[Check, str, int]] = []
     for check, proc in running:
         output, _ = proc.communicate()
-        findings.extend(Finding(check.tool, m) for m in check.parse(output, proc.returncode))
-    return findings
+        results.append((check, output, proc.returncode))
+    return results
+
+
+def zizmor_argv(targets: Sequence[str], *options: str) -> list[str]:
+    """zizmor as mlrig runs it, on ``targets`` with ``options`` (the output format, ...)."""
+    return [
+        "zizmor",
+        "--offline",
+        "--no-progress",
+        "--persona=pedantic",
+        # Without it zizmor skips a workflow it cannot parse and still exits 0.
+        "--strict-collection",
+        *options,
+        *targets,
+    ]
+
+
+def hadolint_argv(dockerfiles: Sequence[str], *options: str) -> list[str]:
+    """hadolint as mlrig runs it, on ``dockerfiles`` with ``options`` (the output format, ...)."""
+    return ["hadolint", "--no-color", *options, *dockerfiles]
 
 
 def _files(root: Path) -> list[str]:
@@ -257,19 +294,9 @@ def _checks(files: Sequence[str]) -> list[Check]:
         config_args = ["-config-file", config[0]] if config else []
         actionlint = ["actionlint", "-no-color", "-oneline", *config_args, *workflows]
         checks.append(Check("actionlint", actionlint, _lines))
-        zizmor = [
-            "zizmor",
-            "--offline",
-            "--no-progress",
-            "--persona=pedantic",
-            # Without it zizmor skips a workflow it cannot parse and still exits 0.
-            "--strict-collection",
-            "--format=github",
-            ".",
-        ]
-        checks.append(Check("zizmor", zizmor, _parse_zizmor))
+        checks.append(Check("zizmor", zizmor_argv(["."], "--format=github"), _parse_zizmor))
     if dockerfiles:
-        checks.append(Check("hadolint", ["hadolint", "--no-color", *dockerfiles], _lines))
+        checks.append(Check("hadolint", hadolint_argv(dockerfiles), _lines))
     if yaml_files:
         argv = ["yamllint", "-f", "parsable", "-d", YAMLLINT_CONFIG, *yaml_files]
         checks.append(Check("yamllint", argv, _lines))
