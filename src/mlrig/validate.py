@@ -4,10 +4,15 @@ The validators are external programs (installed with ``pip install 'mlrig[valida
 check-jsonschema with the official GitHub workflow, dependabot and GitLab CI schemas,
 actionlint (with shellcheck on ``run:`` blocks), zizmor in its pedantic persona,
 hadolint, yamllint, shellcheck and ruff. They run in parallel, one process per check.
+
+:func:`validate_trees` checks many trees with one process per check for all of them
+(tools start once, identical files are checked once) and gives each tree exactly the
+findings :func:`validate_tree` would give it alone.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -16,7 +21,7 @@ import subprocess
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlrig.errors import EnvironmentProblem
@@ -30,6 +35,7 @@ __all__ = [
     "start_checks",
     "validate_pipelines",
     "validate_tree",
+    "validate_trees",
 ]
 
 #: GitHub's ``on:`` key is a YAML 1.1 boolean, so truthy keys are allowed.
@@ -48,6 +54,7 @@ _ANSWERS_FILE = ".copier-answers.yml"
 _WORKFLOW = re.compile(r"\.github/workflows/[^/]+\.ya?ml")
 _GITLAB = ".gitlab-ci.yml"
 _POSITION = re.compile(r":\d+(?::\d+)?:")
+_YAMLLINT_ERROR = re.compile(r":\d+:\d+: \[error\] ")
 _SKIP_DIRS = {".git", ".venv", "node_modules", "__pycache__"}
 
 
@@ -84,11 +91,70 @@ def validate_tree(root: Path, *, answers: Iterable[str] = ()) -> list[Finding]:
     tree is clean. Raises :class:`EnvironmentProblem` when a validator that is
     needed is not installed.
     """
-    files = sorted(_files(root))
-    user_text = [part for text in answers for part in text.splitlines() if part.strip()]
-    findings = [Finding("jinja", m) for m in _leftover_jinja(root, files, user_text)]
-    findings.extend(_run(root, _checks(files), require=True))
+    return validate_trees([root], answers=[answers])[0]
+
+
+def validate_trees(
+    roots: Sequence[Path], *, answers: Sequence[Iterable[str]] | None = None
+) -> list[list[Finding]]:
+    """:func:`validate_tree` for each of ``roots`` (with its ``answers``), run as one batch.
+
+    Each validator runs once over the files of every tree (a file whose result
+    depends only on its path and content is checked once for all the trees that
+    have it), and its report is mapped back to the trees by path. Returns one list
+    of findings per root, in order, each the list :func:`validate_tree` returns for
+    that root alone. Raises :class:`EnvironmentProblem` like it.
+    """
+    given = list(answers) if answers is not None else [()] * len(roots)
+    files = [sorted(_files(root)) for root in roots]
+    findings = [
+        [Finding("jinja", m) for m in _leftover_jinja(root, names, _user_text(texts))]
+        for root, names, texts in zip(roots, files, given, strict=True)
+    ]
+    if not roots:
+        return findings
+    cwd = Path(os.path.commonpath([root.absolute() for root in roots]))
+    prefixes = [_prefix(root.absolute(), cwd) for root in roots]
+    if len(roots) > 1 and "" in prefixes:
+        # One tree holds the others: its own checks would cover their files too.
+        return [validate_tree(root, answers=texts) for root, texts in zip(roots, given)]
+    batches: dict[tuple[str, str], _Batch] = {}
+    tools: list[list[str]] = []
+    for index, (root, names, prefix) in enumerate(zip(roots, files, prefixes, strict=True)):
+        specs = _specs(root, names, prefix)
+        tools.append([spec.tool for spec in specs])
+        for spec in specs:
+            batch = batches.setdefault((spec.tool, spec.group), _Batch(spec))
+            batch.add(index, root, prefix, spec)
+    running = start_checks(cwd, [batch.check() for batch in batches.values()], require=True)
+    reported: list[dict[str, list[str]]] = [{} for _ in roots]
+    reruns: list[tuple[int, Check]] = []
+    for batch, started in zip(batches.values(), running, strict=True):
+        messages = [finding.message for finding in collect_checks([started])]
+        for index, tree_messages in batch.split(messages, prefixes).items():
+            if tree_messages is None:
+                reruns.append((index, batch.alone(index, prefixes[index])))
+            else:
+                reported[index][batch.spec.tool] = tree_messages
+    # A tree's result that the batch cannot tell is taken from a run of its own.
+    again = start_checks(cwd, [check for _, check in reruns], require=True)
+    for (index, check), started in zip(reruns, again, strict=True):
+        messages = [finding.message for finding in collect_checks([started])]
+        reported[index][check.tool] = [_strip(m, prefixes[index]) for m in messages]
+    for index, tree_tools in enumerate(tools):
+        findings[index].extend(
+            Finding(tool, m) for tool in tree_tools for m in reported[index].get(tool, [])
+        )
     return findings
+
+
+def _user_text(answers: Iterable[str]) -> list[str]:
+    return [part for text in answers for part in text.splitlines() if part.strip()]
+
+
+def _prefix(root: Path, cwd: Path) -> str:
+    relative = root.relative_to(cwd).as_posix()
+    return "" if relative == "." else relative + "/"
 
 
 def new_findings(before: Iterable[Finding], after: Iterable[Finding]) -> tuple[Finding, ...]:
@@ -129,9 +195,8 @@ def validate_pipelines(root: Path, *, only: Iterable[str] | None = None) -> list
     )
     # actionlint runs in its own process while the YAML and schemas are checked here.
     workflows = [name for name in pipelines if name != _GITLAB]
-    running = start_checks(
-        root, [c for c in _checks(workflows) if c.tool == "actionlint"], require=False
-    )
+    actionlint = [s.check("") for s in _specs(root, workflows, "") if s.tool == "actionlint"]
+    running = start_checks(root, actionlint, require=False)
     findings: list[Finding] = []
     for name in pipelines:
         try:
@@ -180,11 +245,6 @@ def _schema_errors(name: str, data: object, schema_name: str) -> list[str]:
     validator = jsonschema.validators.validator_for(schema)(schema)
     error = jsonschema.exceptions.best_match(validator.iter_errors(data))
     return [] if error is None else [f"{name}: {error.json_path}: {error.message}"]
-
-
-def _run(root: Path, checks: list[Check], *, require: bool) -> list[Finding]:
-    """Run ``checks`` in parallel in ``root``; a missing tool raises, or is skipped."""
-    return collect_checks(start_checks(root, checks, require=require))
 
 
 def start_checks(
@@ -241,32 +301,147 @@ def _files(root: Path) -> list[str]:
     return found
 
 
-def _checks(files: Sequence[str]) -> list[Check]:
-    workflows = [f for f in files if _WORKFLOW.fullmatch(f)]
-    dependabot = [f for f in files if re.fullmatch(r"\.github/dependabot\.ya?ml", f)]
-    gitlab = [f for f in files if f == _GITLAB]
-    dockerfiles = [f for f in files if re.fullmatch(r"(.*/)?Dockerfile(\.[^/]+)?", f)]
-    yaml_files = [f for f in files if f.endswith((".yml", ".yaml"))]
-    python = [f for f in files if f.endswith(".py")]
-    shell = [f for f in files if f.endswith(".sh")]
-    checks: list[Check] = []
+def _any(messages: Sequence[str]) -> bool:
+    return bool(messages)
 
-    def schema(name: str, targets: list[str], *extra: str) -> None:
+
+def _yamllint_fails(messages: Sequence[str]) -> bool:
+    # yamllint exits 1 for an error, not for warnings (it runs without --strict).
+    return any(_YAMLLINT_ERROR.search(m) for m in messages)
+
+
+@dataclass(frozen=True)
+class _Spec:
+    """One validator's run over one tree, before it is batched with other trees' runs."""
+
+    tool: str
+    #: The argv before the files; paths in it are written for the tree's prefix.
+    head: tuple[str, ...]
+    #: The files to check, relative to the tree.
+    targets: tuple[str, ...]
+    parse: Callable[[str, int], list[str]]
+    #: Trees run together only when their groups match (the tool's config they hold).
+    group: str = ""
+    #: The tool reads nothing but the file (and the group's config) to check a file.
+    dedupe: bool = False
+    #: Whether a tree with these messages fails its own run (which exits non-zero
+    #: when it has findings); ``None`` when only its own run can tell.
+    fails: Callable[[Sequence[str]], bool] | None = _any
+
+    def check(self, prefix: str) -> Check:
+        return Check(self.tool, [*self.head, *(prefix + t for t in self.targets)], self.parse)
+
+
+@dataclass
+class _Batch:
+    """One validator's run over the files of many trees; its report split back by path."""
+
+    spec: _Spec
+    #: Each argv path, with its file's key: its tree and path, or its path and content.
+    paths: dict[str, tuple[object, str]] = field(default_factory=dict)
+    #: The trees that hold each key's file.
+    owners: dict[object, list[int]] = field(default_factory=dict)
+    specs: dict[int, _Spec] = field(default_factory=dict)
+
+    def add(self, index: int, root: Path, prefix: str, spec: _Spec) -> None:
+        self.specs[index] = spec
+        for target in spec.targets:
+            key: object = (index, target)
+            if spec.dedupe:
+                key = (target, hashlib.sha256((root / target).read_bytes()).hexdigest())
+            self.owners.setdefault(key, []).append(index)
+            if len(self.owners[key]) == 1:
+                self.paths[prefix + target] = (key, prefix)
+
+    def check(self) -> Check:
+        return Check(self.spec.tool, [*self.spec.head, *self.paths], self.spec.parse)
+
+    def alone(self, index: int, prefix: str) -> Check:
+        """The check of tree ``index`` by itself."""
+        return self.specs[index].check(prefix)
+
+    def split(self, messages: list[str], prefixes: Sequence[str]) -> dict[int, list[str] | None]:
+        """Each tree's messages, as its own run would report them; ``None``: run it alone."""
+        trees = sorted(self.specs)
+        if len(trees) == 1:
+            # The batch was this tree's own run.
+            return {trees[0]: [_strip(m, prefixes[trees[0]]) for m in messages]}
+        found: dict[int, list[tuple[int, str]]] = {index: [] for index in trees}
+        pattern = _path_pattern(self.paths)
+        for message in messages:
+            match = pattern.search(message)
+            if match is None:
+                # Not about one file (the tool failed as a whole): every tree runs alone.
+                return dict.fromkeys(trees)
+            key, prefix = self.paths[match.group("path")]
+            for index in self.owners[key]:
+                position = self.specs[index].targets.index(match.group("path")[len(prefix) :])
+                found[index].append((position, _strip(message, prefix)))
+        result: dict[int, list[str] | None] = {}
+        for index, pairs in found.items():
+            tree_messages = [m for _, m in sorted(pairs, key=lambda pair: pair[0])]
+            fails = self.specs[index].fails
+            if not tree_messages:
+                result[index] = []
+            elif fails is None:
+                result[index] = None
+            else:
+                result[index] = tree_messages if fails(tree_messages) else []
+        return result
+
+
+def _path_pattern(paths: Iterable[str]) -> re.Pattern[str]:
+    """Matches the first of ``paths`` named in a message, as a whole path."""
+    names = "|".join(re.escape(p) for p in sorted(paths, key=len, reverse=True))
+    return re.compile(rf"(?<![\w./-])(?P<path>{names})(?![\w.-])")
+
+
+def _strip(message: str, prefix: str) -> str:
+    """``message`` with the tree's ``prefix`` taken off the paths it names."""
+    if not prefix:
+        return message
+    return re.sub(rf"(?<![\w./-]){re.escape(prefix)}", "", message)
+
+
+def _specs(root: Path, files: Sequence[str], prefix: str) -> list[_Spec]:
+    """The validators to run over the tree at ``root`` (files ``files``), in report order.
+
+    ``prefix`` is the tree's path from where the validators run, for paths in argv.
+    """
+    workflows = tuple(f for f in files if _WORKFLOW.fullmatch(f))
+    dependabot = tuple(f for f in files if re.fullmatch(r"\.github/dependabot\.ya?ml", f))
+    gitlab = tuple(f for f in files if f == _GITLAB)
+    dockerfiles = tuple(f for f in files if re.fullmatch(r"(.*/)?Dockerfile(\.[^/]+)?", f))
+    yaml_files = tuple(f for f in files if f.endswith((".yml", ".yaml")))
+    python = tuple(f for f in files if f.endswith(".py"))
+    shell = tuple(f for f in files if f.endswith(".sh"))
+    specs: list[_Spec] = []
+
+    def config(pattern: str, *flag: str) -> tuple[tuple[str, ...], str]:
+        """The argv naming the tree's config file for a tool, and that config's text."""
+        found = [f for f in files if re.fullmatch(pattern, f)]
+        if not found:
+            return (), ""
+        return (*flag, prefix + found[0]), (root / found[0]).read_text(errors="replace")
+
+    def schema(name: str, targets: tuple[str, ...], *extra: str) -> None:
         if targets:
-            argv = ["check-jsonschema", "--builtin-schema", name, *extra, "-o", "json", *targets]
-            checks.append(Check(f"schema:{name}", argv, _parse_jsonschema))
+            head = ("check-jsonschema", "--builtin-schema", name, *extra, "-o", "json")
+            specs.append(_Spec(f"schema:{name}", head, targets, _parse_jsonschema, dedupe=True))
 
     schema("vendor.github-workflows", workflows)
     schema("custom.github-workflows-require-timeout", workflows)
     schema("vendor.dependabot", dependabot)
     schema("vendor.gitlab-ci", gitlab, "--data-transform", "gitlab-ci")
     if workflows:
-        # actionlint finds its config only inside a git work tree, so name it.
-        config = [f for f in files if re.fullmatch(r"\.github/actionlint\.ya?ml", f)]
-        config_args = ["-config-file", config[0]] if config else []
-        actionlint = ["actionlint", "-no-color", "-oneline", *config_args, *workflows]
-        checks.append(Check("actionlint", actionlint, _lines))
-        zizmor = [
+        # actionlint finds its config only inside a git work tree, so name it; in
+        # one, it also reads the local actions a workflow uses.
+        args, text = config(r"\.github/actionlint\.ya?ml", "-config-file")
+        head = ("actionlint", "-no-color", "-oneline", *args)
+        dedupe = not (root / ".git").exists()
+        specs.append(_Spec("actionlint", head, workflows, _lines, group=text, dedupe=dedupe))
+        actions = tuple(f for f in files if re.fullmatch(r"(.*/)?action\.ya?ml", f))
+        zizmor = (
             "zizmor",
             "--offline",
             "--no-progress",
@@ -274,22 +449,26 @@ def _checks(files: Sequence[str]) -> list[Check]:
             # Without it zizmor skips a workflow it cannot parse and still exits 0.
             "--strict-collection",
             "--format=github",
-            ".",
-        ]
-        checks.append(Check("zizmor", zizmor, _parse_zizmor))
+        )
+        # The files zizmor collects from a folder, named so that it reports their paths.
+        specs.append(_Spec("zizmor", zizmor, workflows + actions + dependabot, _parse_zizmor))
     if dockerfiles:
-        checks.append(Check("hadolint", ["hadolint", "--no-color", *dockerfiles], _lines))
+        # hadolint reads .hadolint.yaml from where it runs, so name it; the rules it
+        # sets (ignored codes, failure threshold) decide the exit code.
+        args, text = config(r"\.hadolint\.ya?ml", "--config")
+        head = ("hadolint", "--no-color", *args)
+        specs.append(_Spec("hadolint", head, dockerfiles, _lines, text, dedupe=True, fails=None))
     if yaml_files:
-        argv = ["yamllint", "-f", "parsable", "-d", YAMLLINT_CONFIG, *yaml_files]
-        checks.append(Check("yamllint", argv, _lines))
+        head = ("yamllint", "-f", "parsable", "-d", YAMLLINT_CONFIG)
+        specs.append(_Spec("yamllint", head, yaml_files, _lines, dedupe=True, fails=_yamllint_fails))
     if shell:
-        checks.append(Check("shellcheck", ["shellcheck", "-f", "gcc", *shell], _lines))
+        specs.append(_Spec("shellcheck", ("shellcheck", "-f", "gcc"), shell, _lines))
     if python:
-        ruff = ["ruff", "check", "--no-cache", "--quiet", "--output-format", "concise", *python]
-        checks.append(Check("ruff", ruff, _lines))
-        fmt = ["ruff", "format", "--check", "--no-cache", "--output-format", "concise", *python]
-        checks.append(Check("ruff-format", fmt, _parse_ruff_format))
-    return checks
+        ruff = ("ruff", "check", "--no-cache", "--quiet", "--output-format", "concise")
+        specs.append(_Spec("ruff", ruff, python, _lines))
+        fmt = ("ruff", "format", "--check", "--no-cache", "--output-format", "concise")
+        specs.append(_Spec("ruff-format", fmt, python, _parse_ruff_format))
+    return specs
 
 
 def _lines(output: str, returncode: int) -> list[str]:
