@@ -54,6 +54,8 @@ _ANSWERS_FILE = ".copier-answers.yml"
 _WORKFLOW = re.compile(r"\.github/workflows/[^/]+\.ya?ml")
 _GITLAB = ".gitlab-ci.yml"
 _POSITION = re.compile(r":\d+(?::\d+)?:")
+# Where a relative path starts in a message: not inside a word or path, or after "://".
+_PATH_START = r"(?:(?<=://)|(?<![\w./-]))"
 _YAMLLINT_ERROR = re.compile(r":\d+:\d+: \[error\] ")
 _SKIP_DIRS = {".git", ".venv", "node_modules", "__pycache__"}
 
@@ -95,15 +97,20 @@ def validate_tree(root: Path, *, answers: Iterable[str] = ()) -> list[Finding]:
 
 
 def validate_trees(
-    roots: Sequence[Path], *, answers: Sequence[Iterable[str]] | None = None
+    roots: Sequence[Path],
+    *,
+    answers: Sequence[Iterable[str]] | None = None,
+    known: dict[object, list[str]] | None = None,
 ) -> list[list[Finding]]:
     """:func:`validate_tree` for each of ``roots`` (with its ``answers``), run as one batch.
 
     Each validator runs once over the files of every tree (a file whose result
     depends only on its path and content is checked once for all the trees that
-    have it), and its report is mapped back to the trees by path. Returns one list
-    of findings per root, in order, each the list :func:`validate_tree` returns for
-    that root alone. Raises :class:`EnvironmentProblem` like it.
+    have it), and its report is mapped back to the trees by path. ``known``, a
+    dict the caller keeps between calls, carries those files' results to later
+    calls, which then do not check them again. Returns one list of findings per
+    root, in order, each the list :func:`validate_tree` returns for that root
+    alone. Raises :class:`EnvironmentProblem` like it.
     """
     given = list(answers) if answers is not None else [()] * len(roots)
     files = [sorted(_files(root)) for root in roots]
@@ -117,30 +124,41 @@ def validate_trees(
     prefixes = [_prefix(root.absolute(), cwd) for root in roots]
     if len(roots) > 1 and "" in prefixes:
         # One tree holds the others: its own checks would cover their files too.
-        return [validate_tree(root, answers=texts) for root, texts in zip(roots, given)]
+        return [
+            validate_tree(root, answers=texts) for root, texts in zip(roots, given, strict=True)
+        ]
     batches: dict[tuple[str, str], _Batch] = {}
     tools: list[list[str]] = []
     for index, (root, names, prefix) in enumerate(zip(roots, files, prefixes, strict=True)):
         specs = _specs(root, names, prefix)
         tools.append([spec.tool for spec in specs])
         for spec in specs:
-            batch = batches.setdefault((spec.tool, spec.group), _Batch(spec))
+            batch = batches.setdefault((spec.tool, spec.group), _Batch(spec, known))
             batch.add(index, root, prefix, spec)
-    running = start_checks(cwd, [batch.check() for batch in batches.values()], require=True)
+    to_run = [batch for batch in batches.values() if batch.paths]
+    running = dict(
+        zip(
+            map(id, to_run),
+            start_checks(cwd, [batch.check() for batch in to_run], require=True),
+            strict=True,
+        )
+    )
     reported: list[dict[str, list[str]]] = [{} for _ in roots]
-    reruns: list[tuple[int, Check]] = []
-    for batch, started in zip(batches.values(), running, strict=True):
-        messages = [finding.message for finding in collect_checks([started])]
+    reruns: list[tuple[int, _Batch]] = []
+    for batch in batches.values():
+        started = running.get(id(batch))
+        messages = [f.message for f in collect_checks([started])] if started else []
         for index, tree_messages in batch.split(messages, prefixes).items():
             if tree_messages is None:
-                reruns.append((index, batch.alone(index, prefixes[index])))
+                reruns.append((index, batch))
             else:
                 reported[index][batch.spec.tool] = tree_messages
     # A tree's result that the batch cannot tell is taken from a run of its own.
-    again = start_checks(cwd, [check for _, check in reruns], require=True)
-    for (index, check), started in zip(reruns, again, strict=True):
-        messages = [finding.message for finding in collect_checks([started])]
-        reported[index][check.tool] = [_strip(m, prefixes[index]) for m in messages]
+    alone = [batch.specs[index].check(prefixes[index]) for index, batch in reruns]
+    again = start_checks(cwd, alone, require=True)
+    for (index, batch), started in zip(reruns, again, strict=True):
+        messages = [_strip(f.message, prefixes[index]) for f in collect_checks([started])]
+        reported[index][batch.spec.tool] = batch.spec.own(messages)
     for index, tree_tools in enumerate(tools):
         findings[index].extend(
             Finding(tool, m) for tool in tree_tools for m in reported[index].get(tool, [])
@@ -331,76 +349,91 @@ class _Spec:
     def check(self, prefix: str) -> Check:
         return Check(self.tool, [*self.head, *(prefix + t for t in self.targets)], self.parse)
 
+    def own(self, messages: list[str]) -> list[str]:
+        """The findings of a tree whose messages, from this tool, are ``messages``."""
+        return messages if self.fails is None or self.fails(messages) else []
+
 
 @dataclass
 class _Batch:
     """One validator's run over the files of many trees; its report split back by path."""
 
     spec: _Spec
-    #: Each argv path, with its file's key: its tree and path, or its path and content.
+    #: Results of files checked in earlier batches (see :func:`validate_trees`).
+    known: dict[object, list[str]] | None
+    #: Each argv path, with its file's key (its tree and path, or its path and
+    #: content) and the prefix of the tree it was taken from.
     paths: dict[str, tuple[object, str]] = field(default_factory=dict)
-    #: The trees that hold each key's file.
-    owners: dict[object, list[int]] = field(default_factory=dict)
     specs: dict[int, _Spec] = field(default_factory=dict)
+    #: Each tree's file keys, in the order of its targets.
+    keys: dict[int, list[object]] = field(default_factory=dict)
 
     def add(self, index: int, root: Path, prefix: str, spec: _Spec) -> None:
         self.specs[index] = spec
+        self.keys[index] = []
+        checked = {key for key, _ in self.paths.values()}
         for target in spec.targets:
             key: object = (index, target)
             if spec.dedupe:
-                key = (target, hashlib.sha256((root / target).read_bytes()).hexdigest())
-            self.owners.setdefault(key, []).append(index)
-            if len(self.owners[key]) == 1:
+                digest = hashlib.sha256((root / target).read_bytes()).hexdigest()
+                key = (spec.tool, spec.group, target, digest)
+            self.keys[index].append(key)
+            if key not in checked and not (self.remembers and key in self.known_results):
                 self.paths[prefix + target] = (key, prefix)
+                checked.add(key)
+
+    @property
+    def remembers(self) -> bool:
+        # Only a report that is whole whatever the exit code can stand for later runs.
+        return self.known is not None and self.spec.dedupe and self.spec.fails is not None
+
+    @property
+    def known_results(self) -> dict[object, list[str]]:
+        return self.known if self.known is not None else {}
 
     def check(self) -> Check:
         return Check(self.spec.tool, [*self.spec.head, *self.paths], self.spec.parse)
 
-    def alone(self, index: int, prefix: str) -> Check:
-        """The check of tree ``index`` by itself."""
-        return self.specs[index].check(prefix)
-
     def split(self, messages: list[str], prefixes: Sequence[str]) -> dict[int, list[str] | None]:
         """Each tree's messages, as its own run would report them; ``None``: run it alone."""
         trees = sorted(self.specs)
-        if len(trees) == 1:
-            # The batch was this tree's own run.
-            return {trees[0]: [_strip(m, prefixes[trees[0]]) for m in messages]}
-        found: dict[int, list[tuple[int, str]]] = {index: [] for index in trees}
+        results: dict[object, list[str]] = {key: [] for key, _ in self.paths.values()}
         pattern = _path_pattern(self.paths)
         for message in messages:
-            match = pattern.search(message)
+            match = pattern.search(message) if self.paths else None
             if match is None:
-                # Not about one file (the tool failed as a whole): every tree runs alone.
+                # Not about one file (the tool failed as a whole).
+                if len(trees) == 1 and len(self.paths) == len(self.keys[trees[0]]):
+                    # The batch was this tree's own run.
+                    own = [_strip(m, prefixes[trees[0]]) for m in messages]
+                    return {trees[0]: self.spec.own(own)}
                 return dict.fromkeys(trees)
             key, prefix = self.paths[match.group("path")]
-            for index in self.owners[key]:
-                position = self.specs[index].targets.index(match.group("path")[len(prefix) :])
-                found[index].append((position, _strip(message, prefix)))
-        result: dict[int, list[str] | None] = {}
-        for index, pairs in found.items():
-            tree_messages = [m for _, m in sorted(pairs, key=lambda pair: pair[0])]
-            fails = self.specs[index].fails
-            if not tree_messages:
-                result[index] = []
-            elif fails is None:
-                result[index] = None
+            results[key].append(_strip(message, prefix))
+        if self.remembers:
+            self.known_results.update(results)
+            results = self.known_results
+        split: dict[int, list[str] | None] = {}
+        for index in trees:
+            tree_messages = [m for key in self.keys[index] for m in results[key]]
+            if tree_messages and self.spec.fails is None:
+                split[index] = None
             else:
-                result[index] = tree_messages if fails(tree_messages) else []
-        return result
+                split[index] = self.spec.own(tree_messages)
+        return split
 
 
 def _path_pattern(paths: Iterable[str]) -> re.Pattern[str]:
     """Matches the first of ``paths`` named in a message, as a whole path."""
     names = "|".join(re.escape(p) for p in sorted(paths, key=len, reverse=True))
-    return re.compile(rf"(?<![\w./-])(?P<path>{names})(?![\w.-])")
+    return re.compile(rf"{_PATH_START}(?P<path>{names})(?![\w.-])")
 
 
 def _strip(message: str, prefix: str) -> str:
     """``message`` with the tree's ``prefix`` taken off the paths it names."""
     if not prefix:
         return message
-    return re.sub(rf"(?<![\w./-]){re.escape(prefix)}", "", message)
+    return re.sub(rf"{_PATH_START}{re.escape(prefix)}", "", message)
 
 
 def _specs(root: Path, files: Sequence[str], prefix: str) -> list[_Spec]:
@@ -460,9 +493,15 @@ def _specs(root: Path, files: Sequence[str], prefix: str) -> list[_Spec]:
         specs.append(_Spec("hadolint", head, dockerfiles, _lines, text, dedupe=True, fails=None))
     if yaml_files:
         head = ("yamllint", "-f", "parsable", "-d", YAMLLINT_CONFIG)
-        specs.append(_Spec("yamllint", head, yaml_files, _lines, dedupe=True, fails=_yamllint_fails))
+        yamllint = _Spec(
+            "yamllint", head, yaml_files, _every_line, dedupe=True, fails=_yamllint_fails
+        )
+        specs.append(yamllint)
     if shell:
-        specs.append(_Spec("shellcheck", ("shellcheck", "-f", "gcc"), shell, _lines))
+        # shellcheck reads the .shellcheckrc files above a script.
+        dedupe = not any(f.rpartition("/")[2] == ".shellcheckrc" for f in files)
+        head = ("shellcheck", "-f", "gcc")
+        specs.append(_Spec("shellcheck", head, shell, _lines, dedupe=dedupe))
     if python:
         ruff = ("ruff", "check", "--no-cache", "--quiet", "--output-format", "concise")
         specs.append(_Spec("ruff", ruff, python, _lines))
@@ -476,6 +515,11 @@ def _lines(output: str, returncode: int) -> list[str]:
     if returncode == 0:
         return []
     return lines or [f"failed with exit code {returncode} and no output"]
+
+
+def _every_line(output: str, returncode: int) -> list[str]:
+    # Warnings too, when the run passes: whether they count is the spec's `fails`.
+    return _lines(output, 1 if output.strip() else returncode)
 
 
 def _parse_ruff_format(output: str, returncode: int) -> list[str]:
