@@ -1,43 +1,80 @@
-"""Wall time of `mlrig template test` on the built-in template.
+"""Wall time of `mlrig template test` on the built-in template, against plain copier.
 
-Runs the core function on the built-in template's source with a deterministic
-sample (or every combination with --all), once per --jobs value, and prints the
-enumeration size, the time per rendered combination and the total. Prints
-figures; asserts nothing. The machine's load average is printed too: on a
-shared machine the figures move with it.
+Runs the core function on the built-in template's source, over every combination
+(--all) or a deterministic sample, once per --jobs value, and prints the
+enumeration size, the time per rendered combination and the total. The
+reference is plain ``copier copy --defaults`` run once per combination, one after
+the other, on --copier of the same combinations (a sample, since it takes
+about a second each): the ratio compares the time per combination of rendering
+and validating against rendering alone. Prints figures; asserts nothing. The
+machine's load average is printed too: on a shared machine the figures move
+with it.
 
-    python benchmarks/bench_template_test.py [--sample N | --all] [--jobs 1 2 ...]
+    python benchmarks/bench_template_test.py [--sample N | --all] [--jobs 1 2 ...] [--copier N]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import random
+import subprocess
+import tempfile
 import time
+from pathlib import Path
 
-from mlrig.commands.template_test import template_test
+from _common import BIN, ENV
+
+from mlrig.commands.template_test import Combination, template_test
 from mlrig.templates import builtin_template
+
+
+def _copier_copy(combo: Combination, dest: Path) -> None:
+    data = [
+        item
+        for name, value in combo.varied.items()
+        for item in ("--data", f"{name}={str(value).lower() if isinstance(value, bool) else value}")
+    ]
+    argv = [str(BIN / "copier"), "copy", "--quiet", "--defaults", *data]
+    subprocess.run([*argv, str(builtin_template()), str(dest)], env=ENV, check=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--sample", type=int, default=12)
+    parser.add_argument("--sample", type=int, default=24)
     parser.add_argument("--all", action="store_true", help="render every combination")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--jobs", type=int, nargs="+", default=[2])
+    parser.add_argument("--copier", type=int, default=12, help="combinations plain copier renders")
     args = parser.parse_args()
     sample = None if args.all else args.sample
     print(f"cpus {os.cpu_count()}, load average before {os.getloadavg()[0]:.1f}")
+    each: dict[int, float] = {}
+    rendered: list[Combination] = []
     for jobs in args.jobs:
         start = time.perf_counter()
         result = template_test(builtin_template(), sample=sample, seed=args.seed, jobs=jobs)
         wall = time.perf_counter() - start
-        rendered = result.count("pass") + result.count("fail")
+        rendered = [c for c in result.combinations if c.status != "skipped"]
+        each[jobs] = wall / len(rendered)
         print(
-            f"jobs {jobs}: {result.enumerated} combinations enumerated, {rendered} rendered "
-            f"({result.count('fail')} failed) in {wall:.1f} s = {wall / rendered:.2f} s each; "
+            f"jobs {jobs}: {result.enumerated} combinations enumerated, {len(rendered)} rendered "
+            f"({result.count('fail')} failed) in {wall:.1f} s = {each[jobs]:.2f} s each; "
             f"load average {os.getloadavg()[0]:.1f}"
         )
+    reference = random.Random(args.seed).sample(rendered, min(args.copier, len(rendered)))
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        for number, combo in enumerate(reference):
+            _copier_copy(combo, Path(tmp) / str(number))
+        copier_each = (time.perf_counter() - start) / len(reference)
+    print(
+        f"plain copier copy: {copier_each:.2f} s per combination ({len(reference)} of the same "
+        f"combinations, one after the other) = {copier_each * len(rendered):.0f} s for all "
+        f"{len(rendered)}; load average {os.getloadavg()[0]:.1f}"
+    )
+    for jobs, seconds in each.items():
+        print(f"ratio template test (jobs {jobs}) / plain copier copy: {seconds / copier_each:.2f}")
 
 
 if __name__ == "__main__":
