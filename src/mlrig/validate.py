@@ -20,10 +20,11 @@ import shutil
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mlrig._validators import GITLAB, WORKFLOW, YAMLLINT_CONFIG, Check, Spec, specs
 from mlrig.errors import EnvironmentProblem
 
 __all__ = [
@@ -38,25 +39,12 @@ __all__ = [
     "validate_trees",
 ]
 
-#: GitHub's ``on:`` key is a YAML 1.1 boolean, so truthy keys are allowed.
-YAMLLINT_CONFIG = (
-    "{extends: default, rules: {truthy: {check-keys: false}, line-length: {max: 160}, "
-    "document-start: disable, comments: {min-spaces-from-content: 1}}}"
-)
 # A Jinja tag or expression that survived rendering; GitHub's ${{ }} is not one.
 _LEFTOVER_JINJA = re.compile(r"\{%-?\s|\s-?%\}|(?<![$\w{])\{\{-?\s*[A-Za-z_]")
-_ZIZMOR_LINE = re.compile(
-    r"::\w+ file=(?P<file>[^,]*),line=(?P<line>\d+),title=(?P<title>[^:]*)::(?P<msg>.*)"
-)
-# zizmor repeats "name.yml:LINE: " at the start of each message.
-_ZIZMOR_PREFIX = re.compile(r"^\S+:\d+: ")
 _ANSWERS_FILE = ".copier-answers.yml"
-_WORKFLOW = re.compile(r"\.github/workflows/[^/]+\.ya?ml")
-_GITLAB = ".gitlab-ci.yml"
 _POSITION = re.compile(r":\d+(?::\d+)?:")
 # Where a relative path starts in a message: not inside a word or path, or after "://".
 _PATH_START = r"(?:(?<=://)|(?<![\w./-]))"
-_YAMLLINT_ERROR = re.compile(r":\d+:\d+: \[error\] ")
 _SKIP_DIRS = {".git", ".venv", "node_modules", "__pycache__"}
 
 
@@ -73,15 +61,6 @@ class Finding:
     def as_dict(self) -> dict[str, str]:
         """The JSON form every report uses for a finding."""
         return {"tool": self.tool, "message": self.message}
-
-
-@dataclass(frozen=True)
-class Check:
-    """One validator run: the tool's name, its argv, and a parser of (output, returncode)."""
-
-    tool: str
-    argv: list[str]
-    parse: Callable[[str, int], list[str]]
 
 
 def validate_tree(root: Path, *, answers: Iterable[str] = ()) -> list[Finding]:
@@ -130,9 +109,9 @@ def validate_trees(
     batches: dict[tuple[str, str], _Batch] = {}
     tools: list[list[str]] = []
     for index, (root, names, prefix) in enumerate(zip(roots, files, prefixes, strict=True)):
-        specs = _specs(root, names, prefix)
-        tools.append([spec.tool for spec in specs])
-        for spec in specs:
+        tree_specs = specs(root, names, prefix)
+        tools.append([spec.tool for spec in tree_specs])
+        for spec in tree_specs:
             batch = batches.setdefault((spec.tool, spec.group), _Batch(spec, known))
             batch.add(index, root, prefix, spec)
     to_run = [batch for batch in batches.values() if batch.paths]
@@ -204,16 +183,16 @@ def validate_pipelines(root: Path, *, only: Iterable[str] | None = None) -> list
     in-process with the schemas check-jsonschema ships) and, for GitHub
     workflows, actionlint.
     """
-    candidates = [*root.glob(".github/workflows/*"), root / _GITLAB]
+    candidates = [*root.glob(".github/workflows/*"), root / GITLAB]
     wanted = None if only is None else set(only)
     pipelines = sorted(
         name
         for name in (p.relative_to(root).as_posix() for p in candidates if p.is_file())
-        if (_WORKFLOW.fullmatch(name) or name == _GITLAB) and (wanted is None or name in wanted)
+        if (WORKFLOW.fullmatch(name) or name == GITLAB) and (wanted is None or name in wanted)
     )
     # actionlint runs in its own process while the YAML and schemas are checked here.
-    workflows = [name for name in pipelines if name != _GITLAB]
-    actionlint = [s.check("") for s in _specs(root, workflows, "") if s.tool == "actionlint"]
+    workflows = [name for name in pipelines if name != GITLAB]
+    actionlint = [s.check("") for s in specs(root, workflows, "") if s.tool == "actionlint"]
     running = start_checks(root, actionlint, require=False)
     findings: list[Finding] = []
     for name in pipelines:
@@ -222,7 +201,7 @@ def validate_pipelines(root: Path, *, only: Iterable[str] | None = None) -> list
         except ValueError as exc:
             findings.append(Finding("yaml", f"{name}: not valid YAML: {exc}"))
             continue
-        schema = "gitlab-ci" if name == _GITLAB else "github-workflows"
+        schema = "gitlab-ci" if name == GITLAB else "github-workflows"
         findings.extend(
             Finding(f"schema:vendor.{schema}", m) for m in _schema_errors(name, data, schema)
         )
@@ -319,56 +298,21 @@ def _files(root: Path) -> list[str]:
     return found
 
 
-def _any(messages: Sequence[str]) -> bool:
-    return bool(messages)
-
-
-def _yamllint_fails(messages: Sequence[str]) -> bool:
-    # yamllint exits 1 for an error, not for warnings (it runs without --strict).
-    return any(_YAMLLINT_ERROR.search(m) for m in messages)
-
-
-@dataclass(frozen=True)
-class _Spec:
-    """One validator's run over one tree, before it is batched with other trees' runs."""
-
-    tool: str
-    #: The argv before the files; paths in it are written for the tree's prefix.
-    head: tuple[str, ...]
-    #: The files to check, relative to the tree.
-    targets: tuple[str, ...]
-    parse: Callable[[str, int], list[str]]
-    #: Trees run together only when their groups match (the tool's config they hold).
-    group: str = ""
-    #: The tool reads nothing but the file (and the group's config) to check a file.
-    dedupe: bool = False
-    #: Whether a tree with these messages fails its own run (which exits non-zero
-    #: when it has findings); ``None`` when only its own run can tell.
-    fails: Callable[[Sequence[str]], bool] | None = _any
-
-    def check(self, prefix: str) -> Check:
-        return Check(self.tool, [*self.head, *(prefix + t for t in self.targets)], self.parse)
-
-    def own(self, messages: list[str]) -> list[str]:
-        """The findings of a tree whose messages, from this tool, are ``messages``."""
-        return messages if self.fails is None or self.fails(messages) else []
-
-
 @dataclass
 class _Batch:
     """One validator's run over the files of many trees; its report split back by path."""
 
-    spec: _Spec
+    spec: Spec
     #: Results of files checked in earlier batches (see :func:`validate_trees`).
     known: dict[object, list[str]] | None
     #: Each argv path, with its file's key (its tree and path, or its path and
     #: content) and the prefix of the tree it was taken from.
     paths: dict[str, tuple[object, str]] = field(default_factory=dict)
-    specs: dict[int, _Spec] = field(default_factory=dict)
+    specs: dict[int, Spec] = field(default_factory=dict)
     #: Each tree's file keys, in the order of its targets.
     keys: dict[int, list[object]] = field(default_factory=dict)
 
-    def add(self, index: int, root: Path, prefix: str, spec: _Spec) -> None:
+    def add(self, index: int, root: Path, prefix: str, spec: Spec) -> None:
         self.specs[index] = spec
         self.keys[index] = []
         checked = {key for key, _ in self.paths.values()}
@@ -434,124 +378,6 @@ def _strip(message: str, prefix: str) -> str:
     if not prefix:
         return message
     return re.sub(rf"{_PATH_START}{re.escape(prefix)}", "", message)
-
-
-def _specs(root: Path, files: Sequence[str], prefix: str) -> list[_Spec]:
-    """The validators to run over the tree at ``root`` (files ``files``), in report order.
-
-    ``prefix`` is the tree's path from where the validators run, for paths in argv.
-    """
-    workflows = tuple(f for f in files if _WORKFLOW.fullmatch(f))
-    dependabot = tuple(f for f in files if re.fullmatch(r"\.github/dependabot\.ya?ml", f))
-    gitlab = tuple(f for f in files if f == _GITLAB)
-    dockerfiles = tuple(f for f in files if re.fullmatch(r"(.*/)?Dockerfile(\.[^/]+)?", f))
-    yaml_files = tuple(f for f in files if f.endswith((".yml", ".yaml")))
-    python = tuple(f for f in files if f.endswith(".py"))
-    shell = tuple(f for f in files if f.endswith(".sh"))
-    specs: list[_Spec] = []
-
-    def config(pattern: str, *flag: str) -> tuple[tuple[str, ...], str]:
-        """The argv naming the tree's config file for a tool, and that config's text."""
-        found = [f for f in files if re.fullmatch(pattern, f)]
-        if not found:
-            return (), ""
-        return (*flag, prefix + found[0]), (root / found[0]).read_text(errors="replace")
-
-    def schema(name: str, targets: tuple[str, ...], *extra: str) -> None:
-        if targets:
-            head = ("check-jsonschema", "--builtin-schema", name, *extra, "-o", "json")
-            specs.append(_Spec(f"schema:{name}", head, targets, _parse_jsonschema, dedupe=True))
-
-    schema("vendor.github-workflows", workflows)
-    schema("custom.github-workflows-require-timeout", workflows)
-    schema("vendor.dependabot", dependabot)
-    schema("vendor.gitlab-ci", gitlab, "--data-transform", "gitlab-ci")
-    if workflows:
-        # actionlint finds its config only inside a git work tree, so name it; in
-        # one, it also reads the local actions a workflow uses.
-        args, text = config(r"\.github/actionlint\.ya?ml", "-config-file")
-        head = ("actionlint", "-no-color", "-oneline", *args)
-        dedupe = not (root / ".git").exists()
-        specs.append(_Spec("actionlint", head, workflows, _lines, group=text, dedupe=dedupe))
-        actions = tuple(f for f in files if re.fullmatch(r"(.*/)?action\.ya?ml", f))
-        zizmor = (
-            "zizmor",
-            "--offline",
-            "--no-progress",
-            "--persona=pedantic",
-            # Without it zizmor skips a workflow it cannot parse and still exits 0.
-            "--strict-collection",
-            "--format=github",
-        )
-        # The files zizmor collects from a folder, named so that it reports their paths.
-        specs.append(_Spec("zizmor", zizmor, workflows + actions + dependabot, _parse_zizmor))
-    if dockerfiles:
-        # hadolint reads .hadolint.yaml from where it runs, so name it; the rules it
-        # sets (ignored codes, failure threshold) decide the exit code.
-        args, text = config(r"\.hadolint\.ya?ml", "--config")
-        head = ("hadolint", "--no-color", *args)
-        specs.append(_Spec("hadolint", head, dockerfiles, _lines, text, dedupe=True, fails=None))
-    if yaml_files:
-        head = ("yamllint", "-f", "parsable", "-d", YAMLLINT_CONFIG)
-        yamllint = _Spec(
-            "yamllint", head, yaml_files, _every_line, dedupe=True, fails=_yamllint_fails
-        )
-        specs.append(yamllint)
-    if shell:
-        # shellcheck reads the .shellcheckrc files above a script.
-        dedupe = not any(f.rpartition("/")[2] == ".shellcheckrc" for f in files)
-        head = ("shellcheck", "-f", "gcc")
-        specs.append(_Spec("shellcheck", head, shell, _lines, dedupe=dedupe))
-    if python:
-        ruff = ("ruff", "check", "--no-cache", "--quiet", "--output-format", "concise")
-        specs.append(_Spec("ruff", ruff, python, _lines))
-        fmt = ("ruff", "format", "--check", "--no-cache", "--output-format", "concise")
-        specs.append(_Spec("ruff-format", fmt, python, _parse_ruff_format))
-    return specs
-
-
-def _lines(output: str, returncode: int) -> list[str]:
-    lines = [line.strip() for line in output.splitlines() if line.strip()]
-    if returncode == 0:
-        return []
-    return lines or [f"failed with exit code {returncode} and no output"]
-
-
-def _every_line(output: str, returncode: int) -> list[str]:
-    # Warnings too, when the run passes: whether they count is the spec's `fails`.
-    return _lines(output, 1 if output.strip() else returncode)
-
-
-def _parse_ruff_format(output: str, returncode: int) -> list[str]:
-    return [line for line in _lines(output, returncode) if "would be reformatted" not in line[:30]]
-
-
-def _parse_jsonschema(output: str, returncode: int) -> list[str]:
-    if returncode == 0:
-        return []
-    try:
-        report = json.loads(output)
-    except json.JSONDecodeError:
-        return _lines(output, returncode)
-    messages = [
-        f"{error['filename']}: {error['path']}: {error.get('best_match', error)['message']}"
-        for error in report.get("errors", [])
-    ]
-    messages += [
-        f"{error['filename']}: {error['message']}" for error in report.get("parse_errors", [])
-    ]
-    return messages or _lines(output, returncode)
-
-
-def _parse_zizmor(output: str, returncode: int) -> list[str]:
-    if returncode == 0:
-        return []
-    messages = [
-        f"{m['file']}:{m['line']}: {m['title']}: {_ZIZMOR_PREFIX.sub('', m['msg'])}"
-        for m in map(_ZIZMOR_LINE.match, output.splitlines())
-        if m
-    ]
-    return messages or _lines(output, returncode)
 
 
 def _leftover_jinja(root: Path, files: Sequence[str], user_text: Sequence[str]) -> list[str]:
