@@ -7,8 +7,8 @@ reference is plain ``copier copy --defaults`` run once per combination, one afte
 the other, on --copier of the same combinations (a sample, since it takes
 about a second each): the ratio compares the time per combination of rendering
 and validating against rendering alone. Prints figures; asserts nothing. The
-machine's load average is printed too: on a shared machine the figures move
-with it.
+machine's load average is printed too: on a shared machine the wall times move
+with it, so the CPU time (this process and its children) is printed beside them.
 
     python benchmarks/bench_template_test.py [--sample N | --all] [--jobs 1 2 ...] [--copier N]
 """
@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import resource
 import subprocess
 import tempfile
 import time
@@ -27,6 +28,15 @@ from _common import BIN, ENV
 
 from mlrig.commands.template_test import Combination, template_test
 from mlrig.templates import builtin_template
+
+
+def _cpu() -> float:
+    """CPU seconds used so far by this process and its finished children."""
+    own, children = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def _copier_copy(combo: Combination, dest: Path) -> None:
@@ -52,24 +62,27 @@ def main() -> None:
     each: dict[int, float] = {}
     rendered: list[Combination] = []
     for jobs in args.jobs:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), _cpu()
         result = template_test(builtin_template(), sample=sample, seed=args.seed, jobs=jobs)
-        wall = time.perf_counter() - start
+        wall, cpu = time.perf_counter() - start, _cpu() - cpu
         rendered = [c for c in result.combinations if c.status != "skipped"]
         each[jobs] = wall / len(rendered)
         print(
             f"jobs {jobs}: {result.enumerated} combinations enumerated, {len(rendered)} rendered "
             f"({result.count('fail')} failed) in {wall:.1f} s = {each[jobs]:.2f} s each; "
+            f"CPU {cpu:.0f} s = {cpu / len(rendered):.2f} s each; "
             f"load average {os.getloadavg()[0]:.1f}"
         )
     reference = random.Random(args.seed).sample(rendered, min(args.copier, len(rendered)))
     with tempfile.TemporaryDirectory() as tmp:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), _cpu()
         for number, combo in enumerate(reference):
             _copier_copy(combo, Path(tmp) / str(number))
         copier_each = (time.perf_counter() - start) / len(reference)
+        copier_cpu = (_cpu() - cpu) / len(reference)
     print(
-        f"plain copier copy: {copier_each:.2f} s per combination ({len(reference)} of the same "
+        f"plain copier copy: {copier_each:.2f} s (CPU {copier_cpu:.2f} s) per combination "
+        f"({len(reference)} of the same "
         f"combinations, one after the other) = {copier_each * len(rendered):.0f} s for all "
         f"{len(rendered)}; load average {os.getloadavg()[0]:.1f}"
     )
