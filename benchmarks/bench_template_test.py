@@ -77,7 +77,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         start, cpu = time.perf_counter(), _cpu()
         for number, combo in enumerate(reference):
-            _copier_copy(combo, Path(tmp) / str(number))
+            # A default derives the project name from the folder, as in template test.
+            _copier_copy(combo, Path(tmp) / str(number) / "project")
         copier_each = (time.perf_counter() - start) / len(reference)
         copier_cpu = (_cpu() - cpu) / len(reference)
     print(
