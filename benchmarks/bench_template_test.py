@@ -16,6 +16,7 @@ with it, so the CPU time (this process and its children) is printed beside them.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import resource
@@ -40,12 +41,11 @@ def _cpu() -> float:
 
 
 def _copier_copy(combo: Combination, dest: Path) -> None:
-    data = [
-        item
-        for name, value in combo.varied.items()
-        for item in ("--data", f"{name}={str(value).lower() if isinstance(value, bool) else value}")
-    ]
-    argv = [str(BIN / "copier"), "copy", "--quiet", "--defaults", *data]
+    # A data file keeps the answers typed (`--data docker=false` would be the text "false").
+    data = dest.parent / "data.json"
+    data.parent.mkdir(parents=True)
+    data.write_text(json.dumps(dict(combo.varied)), encoding="utf-8")
+    argv = [str(BIN / "copier"), "copy", "--quiet", "--defaults", "--data-file", str(data)]
     subprocess.run([*argv, str(builtin_template()), str(dest)], env=ENV, check=True)
 
 
