@@ -80,6 +80,40 @@ def test_matrix_file_replaces_the_enumeration(tmp_path: Path) -> None:
     assert result.ok
 
 
+def test_progress_shows_each_combination_on_stderr_as_it_finishes(tmp_path: Path) -> None:
+    root = house_template(tmp_path / "house")
+    matrix = tmp_path / "matrix.yml"
+    matrix.write_text("ci: [none]\n")
+
+    result = run_cli("template", "test", str(root), "--matrix", str(matrix), "--jobs", "2")
+
+    assert result.exit_code == 0, result.output
+    progress = [line.split() for line in result.stderr.splitlines() if line.startswith("[")]
+    assert sorted(progress) == [
+        ["[1/2]", "pass", progress[0][2]],
+        ["[2/2]", "pass", progress[1][2]],
+    ]
+    assert {row[2] for row in progress} == {"none-docker", "none-nodocker"}
+    assert "[1/2]" not in result.stdout
+
+
+def test_trusted_template_runs_its_tasks_for_each_combination(tmp_path: Path) -> None:
+    marker = tmp_path / "tasks-ran.txt"
+    tasks = f"_tasks:\n  - echo {{{{ ci }}}}-{{{{ docker }}}} >> {marker}\n"
+    root = house_template(tmp_path / "house", questions=tasks + QUESTIONS)
+    matrix = tmp_path / "matrix.yml"
+    matrix.write_text("ci: [none]\n")
+
+    refused = run_cli("template", "test", str(root), "--matrix", str(matrix))
+    assert refused.exit_code == 2, refused.output
+    assert not marker.exists()
+
+    result = template_test(root, matrix=matrix, trust=True)
+
+    assert _status(result) == {"none-docker": "pass", "none-nodocker": "pass"}
+    assert sorted(marker.read_text().split()) == ["none-False", "none-True"]
+
+
 def test_sample_is_deterministic_and_reported(tmp_path: Path) -> None:
     root = house_template(tmp_path / "house")
     matrix = tmp_path / "matrix.yml"

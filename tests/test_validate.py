@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from mlrig import EnvironmentProblem
-from mlrig.validate import validate_pipelines, validate_tree
+from mlrig import EnvironmentProblem, validate
+from mlrig.validate import Check, validate_pipelines, validate_tree, validate_trees
 
 PINNED_CHECKOUT = "actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1 # v7.0.1"
 GOOD_WORKFLOW = f"""\
@@ -157,3 +157,86 @@ def test_validate_pipelines(tmp_path: Path, files: dict[str, str], tools: set[st
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(content)
     assert {finding.tool for finding in validate_pipelines(tmp_path)} == tools
+
+
+# --- many trees at once: each gets the findings it gets alone ----------------------
+
+YAML_WARNING = "a: 1  #no space after the hash: a warning, which alone fails nothing\n"
+YAML_ERROR = "a: 1\na: 2\n"
+UNTAGGED_IMAGE = "FROM python\n"
+
+
+def _trees(root: Path, trees: dict[str, dict[str, str]]) -> list[Path]:
+    for name, files in trees.items():
+        for path, content in files.items():
+            (root / name / path).parent.mkdir(parents=True, exist_ok=True)
+            (root / name / path).write_text(content)
+    return [root / name for name in trees]
+
+
+def test_trees_validated_together_get_their_own_findings(tmp_path: Path) -> None:
+    roots = _trees(
+        tmp_path,
+        {
+            "warning-only": {"config.yml": YAML_WARNING},
+            "warning-and-error": {"config.yml": YAML_WARNING, "other.yml": YAML_ERROR},
+            "untagged": {"Dockerfile": UNTAGGED_IMAGE},
+            "untagged-too": {"Dockerfile": UNTAGGED_IMAGE, "run.sh": BAD_FILES["shellcheck"][1]},
+            "clean": {".github/workflows/ci.yml": GOOD_WORKFLOW},
+        },
+    )
+
+    together = validate_trees(roots)
+
+    assert together == [validate_tree(root) for root in roots]
+    warning_only, warning_and_error, untagged, untagged_too, clean = together
+    assert warning_only == []
+    # yamllint fails that tree, so its report has the warning beside the error.
+    assert [f.message.split(" ")[1] for f in warning_and_error] == ["[warning]", "[error]"]
+    assert [f.tool for f in untagged] == ["hadolint"]
+    assert [f.tool for f in untagged_too] == ["hadolint", "shellcheck", "shellcheck"]
+    assert clean == []
+
+
+def test_a_validator_stopping_on_one_tree_still_checks_the_others(tmp_path: Path) -> None:
+    unpinned = GOOD_WORKFLOW.replace(PINNED_CHECKOUT, "actions/checkout@v7")
+    # zizmor stops at a workflow it cannot parse, for every file of its run.
+    roots = _trees(
+        tmp_path,
+        {
+            "broken": {".github/workflows/ci.yml": "on: [push\n"},
+            "unpinned": {".github/workflows/ci.yml": unpinned},
+        },
+    )
+
+    together = validate_trees(roots)
+
+    assert together == [validate_tree(root) for root in roots]
+    assert any("unpinned-uses" in f.message for f in together[1] if f.tool == "zizmor")
+
+
+def test_results_carry_from_batch_to_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    roots = _trees(
+        tmp_path,
+        {
+            "first": {"config.yml": YAML_WARNING, "Dockerfile": UNTAGGED_IMAGE},
+            "second": {"config.yml": YAML_WARNING, "other.yml": YAML_ERROR},
+        },
+    )
+    alone = [validate_tree(root) for root in roots]
+    argv: list[str] = []
+    start = validate.start_checks
+
+    def recording(root: Path, checks: list[Check], *, require: bool) -> object:
+        argv.extend(arg for check in checks for arg in check.argv)
+        return start(root, checks, require=require)
+
+    monkeypatch.setattr(validate, "start_checks", recording)
+    known: dict[object, list[str]] = {}
+
+    batches = validate_trees(roots[:1], known=known) + validate_trees(roots[1:], known=known)
+
+    # The second tree's config.yml is the first's: its warning is remembered, not re-checked.
+    assert batches == alone
+    assert "yamllint" in {f.tool for f in batches[1]}
+    assert sum(arg.endswith("config.yml") for arg in argv) == 1

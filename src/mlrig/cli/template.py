@@ -79,9 +79,7 @@ def template_init(dest: Path) -> int:
     "-j",
     "--jobs",
     type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="Combinations validated at once (each validation already runs its tools in parallel).",
+    help="Combinations rendered at once, each in its own process [default: number of CPUs].",
 )
 def template_test(
     src: str,
@@ -92,7 +90,7 @@ def template_test(
     report: Path | None,
     as_json: bool,
     trust: bool,
-    jobs: int,
+    jobs: int | None,
 ) -> int:
     """Render the answer combinations of template SRC and validate each rendered project.
 
@@ -100,17 +98,34 @@ def template_test(
     is not asked, so not multiplied); free-form questions take their defaults.
     Combinations the template's validators reject are skipped. Each project is
     checked like mlrig's own template: workflow schemas, actionlint, zizmor,
-    hadolint, yamllint, shellcheck, ruff, left-over Jinja.
+    hadolint, yamllint, shellcheck, ruff, left-over Jinja. Progress goes to
+    stderr as combinations finish, the report to stdout.
 
     Exit codes: 0 every rendered combination passes; 1 any fails; 2 bad input
     (SRC, --ref, --matrix); 3 SRC cannot be reached; 130 interrupted.
     """
     from mlrig._credentials import mask
+    from mlrig.commands.template_test import Combination
     from mlrig.commands.template_test import template_test as run_test
+
+    def progress(combo: Combination, done: int, total: int) -> None:
+        if not as_json:
+            click.echo(
+                f"[{done:>{len(str(total))}}/{total}] {combo.status:<4} {combo.id}", err=True
+            )
 
     if not as_json:
         click.echo(f"Testing template {src}...", err=True)
-    result = run_test(src, ref=ref, matrix=matrix, sample=sample, seed=seed, trust=trust, jobs=jobs)
+    result = run_test(
+        src,
+        ref=ref,
+        matrix=matrix,
+        sample=sample,
+        seed=seed,
+        trust=trust,
+        jobs=jobs,
+        on_result=progress,
+    )
     text = json_text(result.as_dict())
     if report is not None:
         try:

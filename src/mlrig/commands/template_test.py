@@ -6,18 +6,29 @@ yes/no questions are multiplied, a question whose ``when`` is false for a
 combination is not asked there and so not multiplied, free-form questions take
 their defaults. A combination that the template's validators reject (or that picks
 a disabled choice) is skipped, not failed. Each other combination is rendered
-with copier's ``run_copy`` into a temporary directory and checked with
-:func:`mlrig.validate.validate_tree`, the validators mlrig runs on its own template.
+with copier's ``run_copy`` into a temporary directory, in ``jobs`` processes at once,
+and the rendered trees are checked in batches with :func:`mlrig.validate.validate_trees`,
+the validators mlrig runs on its own template (each tool starts once per batch).
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import random
 import re
+import shutil
+import signal
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    Future,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+    wait,
+)
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,15 +40,18 @@ from mlrig._git import git
 from mlrig.errors import EnvironmentProblem, InvalidInputError, MlrigError
 from mlrig.template_info import check_trust, inspect_template
 from mlrig.templates import TemplateSpec, git_url, parse_template_spec
-from mlrig.validate import Finding, validate_tree
+from mlrig.validate import Finding, validate_trees
 
-__all__ = ["REPORT_SCHEMA", "Combination", "TemplateTestResult", "template_test"]
+__all__ = ["REPORT_SCHEMA", "Combination", "OnResult", "TemplateTestResult", "template_test"]
 
 #: Version of the JSON report's schema (see :meth:`TemplateTestResult.as_dict`).
 REPORT_SCHEMA = 1
 Status = Literal["pass", "fail", "skipped"]
 # The rendered project's folder: a template's default may derive the project name from it.
 _PROJECT_DIR = "project"
+# Rendered trees validated together: each validator starts once per batch, and a
+# batch that waits for more trees delays their results.
+_BATCH = (8, 48)
 
 
 @dataclass(frozen=True)
@@ -110,6 +124,11 @@ class TemplateTestResult:
         }
 
 
+#: Called as each rendered combination finishes: the combination, how many have
+#: finished, and how many are rendered in all.
+OnResult = Callable[[Combination, int, int], None]
+
+
 @dataclass(frozen=True)
 class _Planned:
     id: str
@@ -127,7 +146,8 @@ def template_test(
     sample: int | None = None,
     seed: int = 0,
     trust: bool = False,
-    jobs: int = 1,
+    jobs: int | None = None,
+    on_result: OnResult | None = None,
 ) -> TemplateTestResult:
     """Render each answer combination of the copier template ``src`` and validate it.
 
@@ -137,7 +157,10 @@ def template_test(
     multiply, replacing the enumeration for those questions (free-form ones
     included). ``sample`` renders a deterministic sample, drawn with ``seed``, of
     that many valid combinations. ``trust`` lets a template run its tasks and
-    Jinja extensions.
+    Jinja extensions. ``jobs`` combinations render at once (default: the number
+    of CPUs), each in its own process; a trusted template renders one
+    combination at a time, in this process, since its tasks may share state.
+    ``on_result`` hears of each rendered combination as it finishes.
 
     Raises :class:`EnvironmentProblem` (the template cannot be reached, a
     validator is missing) and :class:`InvalidInputError` (no ``copier.yml``, a bad
@@ -147,6 +170,7 @@ def template_test(
     started = time.perf_counter()
     if sample is not None and sample < 1:
         raise InvalidInputError(f"--sample must be at least 1, not {sample}")
+    jobs = jobs or os.cpu_count() or 1
     if jobs < 1:
         raise InvalidInputError(f"--jobs must be at least 1, not {jobs}")
     spec = parse_template_spec(str(src), ref=ref)
@@ -176,19 +200,15 @@ def template_test(
         # template is fetched once and every combination sees the same version.
         render_src = worker.source
         render_ref = worker.commit
-        results: dict[int, Combination] = {}
-        # Rendering runs here, in this thread; validations (external processes)
-        # run in `jobs` threads meanwhile.
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
-            pending: dict[int, Future[Combination]] = {}
-            for index in chosen:
-                out = Path(tmp) / f"combo-{index}" / _PROJECT_DIR
-                error = _render(plan[index], render_src, render_ref, out, trust)
-                if error is not None:
-                    results[index] = error
-                else:
-                    pending[index] = pool.submit(_validate, plan[index], out)
-            results.update((index, future.result()) for index, future in pending.items())
+        results = _render_and_validate(
+            [(index, plan[index]) for index in chosen],
+            render_src,
+            render_ref,
+            Path(tmp),
+            trust=trust,
+            jobs=jobs,
+            on_result=on_result,
+        )
     combinations = tuple(
         results.get(index)
         or Combination(
@@ -355,7 +375,119 @@ def _render(
     return None
 
 
-def _validate(planned: _Planned, out: Path) -> Combination:
-    findings = tuple(validate_tree(out, answers=planned.user_text))
-    status: Status = "fail" if findings else "pass"
-    return Combination(planned.id, planned.varied, planned.answers, status, findings)
+def _render_and_validate(
+    chosen: list[tuple[int, _Planned]],
+    src: str,
+    ref: str | None,
+    tmp: Path,
+    *,
+    trust: bool,
+    jobs: int,
+    on_result: OnResult | None,
+) -> dict[int, Combination]:
+    """Render the ``chosen`` combinations into ``tmp`` and validate them, batch by batch.
+
+    A batch of rendered trees is validated (in a thread: the validators are
+    processes) while the next combinations render; a batch starts when the
+    previous one is done and enough trees wait, or nothing is left to render.
+    """
+    results: dict[int, Combination] = {}
+    planned = dict(chosen)
+
+    def finish(combo: Combination, index: int) -> None:
+        results[index] = combo
+        if on_result is not None:
+            on_result(combo, len(results), len(chosen))
+
+    renders: dict[Future[Combination | None], int] = {}
+    waiting: list[int] = []
+    validating: dict[Future[list[Combination]], list[int]] = {}
+    known: dict[object, list[str]] = {}  # used by one validation at a time
+    with _renderer(jobs, trust) as render, ThreadPoolExecutor(max_workers=1) as validator:
+        for index, plan in chosen:
+            out = tmp / f"combo-{index}" / _PROJECT_DIR
+            renders[render(_render, plan, src, ref, out, trust)] = index
+        while renders or waiting or validating:
+            running: list[Future[Any]] = [*renders, *validating]
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for rendered in [future for future in renders if future in done]:
+                index = renders.pop(rendered)
+                error = rendered.result()
+                if error is None:
+                    waiting.append(index)
+                else:
+                    finish(error, index)
+            for validated in [future for future in validating if future in done]:
+                for index, combo in zip(validating.pop(validated), validated.result(), strict=True):
+                    finish(combo, index)
+            if waiting and not validating and (len(waiting) >= _BATCH[0] or not renders):
+                batch, waiting = waiting[: _BATCH[1]], waiting[_BATCH[1] :]
+                trees = [(planned[index], tmp / f"combo-{index}") for index in batch]
+                validating[validator.submit(_validate, trees, known)] = batch
+    return results
+
+
+@contextmanager
+def _renderer(jobs: int, trust: bool) -> Iterator[Callable[..., Future[Combination | None]]]:
+    """A ``submit`` that renders in a pool of ``jobs`` processes, or here for ``trust``."""
+    if trust:
+        with ThreadPoolExecutor(max_workers=1) as here:
+            yield here.submit
+        return
+    # Not forked: the caller may run threads, and a forked child inherits their locks.
+    context = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_render_worker)
+    try:
+        yield pool.submit
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _render_worker() -> None:
+    """Set up a render process: Ctrl-C is the parent's to handle; Jinja compiles once.
+
+    Copier builds a new Jinja environment for each render and compiles every
+    template file and path again, which is most of a render's time. Every
+    environment of this process is built from the same template, at the same
+    commit, with the same settings, so a text compiles to the same code each
+    time: compiled code is kept, keyed by what ``compile`` is given.
+    """
+    import jinja2
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    original: Any = jinja2.Environment.compile
+    compiled: dict[tuple[str, str | None, str | None, bool, bool], Any] = {}
+
+    def compile_once(
+        self: jinja2.Environment,
+        source: Any,
+        name: str | None = None,
+        filename: str | None = None,
+        raw: bool = False,
+        defer_init: bool = False,
+    ) -> Any:
+        if not isinstance(source, str):  # a parsed template: compiled as given
+            return original(self, source, name, filename, raw, defer_init)
+        key = (source, name, filename, raw, defer_init)
+        if key not in compiled:
+            compiled[key] = original(self, source, name, filename, raw, defer_init)
+        return compiled[key]
+
+    jinja2.Environment.compile = compile_once  # type: ignore[method-assign]
+
+
+def _validate(
+    trees: list[tuple[_Planned, Path]], known: dict[object, list[str]]
+) -> list[Combination]:
+    """Validate rendered trees (``(plan, folder)`` pairs) together, then remove them."""
+    roots = [folder / _PROJECT_DIR for _, folder in trees]
+    texts = [planned.user_text for planned, _ in trees]
+    found = validate_trees(roots, answers=texts, known=known)
+    combos = []
+    for (planned, folder), findings in zip(trees, found, strict=True):
+        shutil.rmtree(folder, ignore_errors=True)
+        status: Status = "fail" if findings else "pass"
+        combos.append(
+            Combination(planned.id, planned.varied, planned.answers, status, tuple(findings))
+        )
+    return combos
