@@ -39,6 +39,7 @@ CiProvider = Literal["github", "gitlab", "both"]
 PackageManager = Literal["uv", "pip"]
 Framework = Literal["sklearn", "pytorch", "none"]
 GateMetric = Literal["accuracy", "f1"]
+DataVersioning = Literal["none", "dvc"]
 
 _PROJECT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
 _RUNNER_LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -88,6 +89,8 @@ class Answers:
     monitoring_schedule: str
     gate_metric: GateMetric
     gate_threshold: float
+    #: "dvc": the dataset is tracked by DVC and CI pulls it from a remote (new projects only).
+    data_versioning: DataVersioning = "none"
     #: The repository's own commands for each pipeline stage, each valid shell (``bash
     #: -n``), multi-line allowed. "" runs the starter project's command (new projects
     #: only); "none" leaves the stage out (not install, for a new project).
@@ -332,6 +335,7 @@ _CI_PROVIDERS = ("github", "gitlab", "both")
 _PACKAGE_MANAGERS = ("uv", "pip")
 _FRAMEWORKS = ("sklearn", "pytorch", "none")
 _GATE_METRICS = ("accuracy", "f1")
+_DATA_VERSIONING = ("none", "dvc")
 
 
 def default_python(running: tuple[int, int] | None = None) -> str:
@@ -373,6 +377,13 @@ QUESTIONS: tuple[Question, ...] = (
     ),
     Question("gate_metric", "Gate metric", "accuracy", _choice(*_GATE_METRICS), _GATE_METRICS),
     Question("gate_threshold", "Gate threshold (0-1)", 0.8, _threshold),
+    Question(
+        "data_versioning",
+        "Data versioning ('dvc' = the dataset tracked by DVC)",
+        "none",
+        _choice(*_DATA_VERSIONING),
+        _DATA_VERSIONING,
+    ),
     Question(
         "install_command",
         "Command that installs the dependencies ('' = the starter's, 'none' = no install "
@@ -491,6 +502,7 @@ def resolve_answers(
         monitoring_schedule=cast(str, values["monitoring_schedule"]),
         gate_metric=cast(GateMetric, values["gate_metric"]),
         gate_threshold=cast(float, values["gate_threshold"]),
+        data_versioning=cast(DataVersioning, values["data_versioning"]),
         **{name: cast(str, values[name]) for name in COMMANDS},
     )
 
@@ -506,6 +518,11 @@ def _stage_problems(values: Mapping[str, object]) -> list[str]:
             "own was found; give at least one, e.g. -d test_command='pytest -q'"
             if existing
             else f"{', '.join(stages)}: at least one stage must run (not all 'none')"
+        )
+    if existing and values.get("data_versioning") == "dvc":
+        problems.append(
+            "data_versioning: 'dvc' is for new projects; in an existing repository, give a "
+            "data_command that pulls the data (e.g. 'dvc pull && python scripts/check_data.py')"
         )
     if existing:
         starter = [name for name in COMMANDS[:-1] if values.get(name) == ""]
