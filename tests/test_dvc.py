@@ -19,9 +19,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from mlrig.commands.doctor import doctor
 from mlrig.errors import InvalidInputError
 from mlrig.validate import validate_tree
 from tests.conftest import make_answers
+from tests.templaterepo import commit_project, git
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -152,3 +154,18 @@ def test_dvc_is_for_new_projects_only() -> None:
         )
     with pytest.raises(InvalidInputError, match="'git-lfs' is not one of: none, dvc"):
         make_answers(data_versioning="git-lfs")
+
+
+def test_doctor_points_large_data_at_the_dvc_commands_the_pipelines_use(tmp_path: Path) -> None:
+    repo = tmp_path / "r"
+    repo.mkdir()
+    git(repo, "init", "--quiet", "--initial-branch=main")
+    (repo / "README.md").write_text("hi\n")
+    commit_project(repo, "init")
+    with (repo / "features.parquet").open("wb") as handle:
+        handle.truncate(11 * 1024 * 1024)  # untracked, over the 10 MB limit
+    large = next(f for f in doctor(repo).findings if f.id == "large-files")
+    assert large.fix == "dvc add features.parquet && dvc push"
+    for command in ("git rm --cached PATH", "dvc add PATH", "dvc push", "dvc pull"):
+        assert f"`{command}`" in large.detail, command
+    assert "data_versioning=dvc" in large.detail
