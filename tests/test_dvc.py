@@ -169,3 +169,14 @@ def test_doctor_points_large_data_at_the_dvc_commands_the_pipelines_use(tmp_path
     for command in ("git rm --cached PATH", "dvc add PATH", "dvc push", "dvc pull"):
         assert f"`{command}`" in large.detail, command
     assert "data_versioning=dvc" in large.detail
+
+
+def test_the_template_matrix_renders_dvc_beside_every_value_of_every_other_question() -> None:
+    from tests.test_template_matrix import COMBINATIONS
+
+    seen: dict[tuple[str, str], set[object]] = {}
+    for combo in COMBINATIONS:
+        for key, value in combo.items():
+            seen.setdefault((key, str(value)), set()).add(combo["data_versioning"])
+    lacking = [pair for pair, kinds in seen.items() if kinds != {"none", "dvc"}]
+    assert lacking == [("data_versioning", "none"), ("data_versioning", "dvc")]
