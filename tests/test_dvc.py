@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
+import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from mlrig import builtin_template
 from mlrig.commands.doctor import doctor
 from mlrig.errors import InvalidInputError
 from mlrig.validate import validate_tree
@@ -180,3 +182,12 @@ def test_the_template_matrix_renders_dvc_beside_every_value_of_every_other_quest
             seen.setdefault((key, str(value)), set()).add(combo["data_versioning"])
     lacking = [pair for pair, kinds in seen.items() if kinds != {"none", "dvc"}]
     assert lacking == [("data_versioning", "none"), ("data_versioning", "dvc")]
+
+
+def test_plain_copier_refuses_dvc_for_an_existing_repository(tmp_path: Path) -> None:
+    from copier import run_copy
+
+    source = shutil.copytree(builtin_template(), tmp_path / "template")
+    data = {"existing_repo": True, "data_versioning": "dvc"}
+    with pytest.raises(ValueError, match="must be 'none' for an existing repository"):
+        run_copy(str(source), tmp_path / "p", data=data, defaults=True, quiet=True)
