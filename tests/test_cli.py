@@ -125,7 +125,7 @@ def test_prompts_in_a_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(mlrig.cli._common, "stdin_is_terminal", lambda: True)
     dest = tmp_path / "proj"
     # project name, description, python, provider, manager, framework (first a bad one),
-    # docker, gpu, schedule, metric, threshold
+    # docker, gpu, schedule, metric, threshold, data versioning
     replies = [
         "",
         "My desc",
@@ -139,6 +139,7 @@ def test_prompts_in_a_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         "none",
         "f1",
         "0.7",
+        "",
     ]
     result = run_cli("new", str(dest), "--no-git", input="\n".join(replies) + "\n")
     assert result.exit_code == 0, result.stderr

@@ -42,6 +42,7 @@ OTHER_VALUES: dict[str, tuple[str, ...]] = {
     "monitoring_schedule": ("none", "30 2 * * *"),
     "gate_metric": ("f1",),
     "gate_threshold": ("0.5",),
+    "data_versioning": ("dvc",),
     "template_sync": ("false",),
 }
 

@@ -2,9 +2,9 @@
 
 The choice and yes/no questions are multiplied (readable ids such as
 ``both-uv-pytorch-docker-f1``); the free-form ones (Python version, GPU runner,
-monitoring schedule) rotate across the combinations so each value is covered
-without multiplying the matrix. Every combination of the choices is valid for a
-new project. The existing-repository mode (``existing_repo``, what adopt renders)
+monitoring schedule) and data versioning rotate across the combinations so each
+value is covered without multiplying the matrix. Every combination of the choices
+is valid for a new project. The existing-repository mode (``existing_repo``, what adopt renders)
 has its own matrix, filtered by the answers model: a combination it refuses (a
 monitoring schedule without an evaluate command and metrics file) is not rendered.
 """
@@ -38,6 +38,9 @@ ROTATING: dict[str, list[object]] = {
     "python_version": ["3.10", "3.11", "3.12", "3.13", "3.14"],
     "gpu_runner": ["none", "gpu-a100", "none"],
     "monitoring_schedule": ["0 6 * * 1", "none", "*/30 2 1-7 JAN,JUL MON-FRI"],
+    # Period 4 (coprime with 3 and 5): half the combinations, and every value of every
+    # other question appears both with and without DVC (pairwise), at no extra render.
+    "data_versioning": ["none", "dvc", "dvc", "none"],
 }
 
 
@@ -55,9 +58,10 @@ def _id(combo: dict[str, object]) -> str:
     docker = "docker" if combo["docker"] else "nodocker"
     gpu = "-gpu" if combo["gpu_runner"] != "none" else ""
     monitor = "-monitor" if combo["monitoring_schedule"] != "none" else ""
+    dvc = "-dvc" if combo["data_versioning"] == "dvc" else ""
     return (
         f"{combo['ci_provider']}-{combo['package_manager']}-{combo['framework']}-{docker}-"
-        f"{combo['gate_metric']}-py{combo['python_version']}{gpu}{monitor}"
+        f"{combo['gate_metric']}-py{combo['python_version']}{gpu}{monitor}{dvc}"
     )
 
 
@@ -90,6 +94,8 @@ def test_combination_renders_clean(render: Callable[..., Path], answers: dict[st
         "src/demo_model/evaluate.py": True,
         "src/demo_model/data.py": True,
         "tests/test_train.py": True,
+        "data/train.csv.dvc": answers["data_versioning"] == "dvc",
+        ".dvc/config": answers["data_versioning"] == "dvc",
     }
     present = {name: (project / name).is_file() for name in expected}
     assert present == expected

@@ -76,6 +76,13 @@ QUESTIONS: tuple[QuestionData, ...] = (
         "gate_threshold", "float", "Minimum value of the gate metric (between 0 and 1)", 0.8, ()
     ),
     QuestionData(
+        "data_versioning",
+        "str",
+        "How the dataset is versioned ('dvc' = tracked by DVC, pulled from a remote in CI)",
+        "none",
+        ("none", "dvc"),
+    ),
+    QuestionData(
         "install_command",
         "str",
         "Command that installs the dependencies ('' = the starter's, 'none' = no install step; existing repositories only)",

@@ -280,9 +280,12 @@ def _file_findings(report: DoctorReport, size_limit: int) -> list[DoctorFinding]
         patterns = ",".join(f.path for f in tracked)
         fix = f'git lfs migrate import --everything --include="{patterns}"'
     else:
-        fix = "dvc add " + " ".join(f.path for f in report.large_files)
+        fix = "dvc add " + " ".join(f.path for f in report.large_files) + " && dvc push"
+    # The same commands as the pipelines of `mlrig new -d data_versioning=dvc` and their README.
     advice = (
-        "Data and models belong in DVC (`git rm --cached PATH && dvc add PATH`) or Git LFS"
+        "Data and models belong in DVC (`git rm --cached PATH`, `dvc add PATH`, `dvc push` "
+        "to a remote; CI runs `dvc pull` before the data checks, as `mlrig new -d "
+        "data_versioning=dvc` sets up) or Git LFS"
         if data
         else "Large files belong in Git LFS (or DVC for data and models)"
     )

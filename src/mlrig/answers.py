@@ -42,6 +42,7 @@ CiProvider = Literal["github", "gitlab", "both"]
 PackageManager = Literal["uv", "pip"]
 Framework = Literal["sklearn", "pytorch", "none"]
 GateMetric = Literal["accuracy", "f1"]
+DataVersioning = Literal["none", "dvc"]
 
 #: The stage commands, in pipeline order; install and the four stages that must run
 #: a command of the repository's own in existing-repository mode come first.
@@ -70,6 +71,8 @@ class Answers:
     monitoring_schedule: str
     gate_metric: GateMetric
     gate_threshold: float
+    #: "dvc": the dataset is tracked by DVC and CI pulls it from a remote (new projects only).
+    data_versioning: DataVersioning = "none"
     #: The repository's own commands for each pipeline stage, each valid shell (``bash
     #: -n``), multi-line allowed. "" runs the starter project's command (new projects
     #: only); "none" leaves the stage out (not install, for a new project).
@@ -270,6 +273,11 @@ def _stage_problems(values: Mapping[str, object]) -> list[str]:
             "own was found; give at least one, e.g. -d test_command='pytest -q'"
             if existing
             else f"{', '.join(stages)}: at least one stage must run (not all 'none')"
+        )
+    if existing and values.get("data_versioning") == "dvc":
+        problems.append(
+            "data_versioning: 'dvc' is for new projects; in an existing repository, give a "
+            "data_command that pulls the data (e.g. 'dvc pull && python scripts/check_data.py')"
         )
     if existing:
         starter = [name for name in COMMANDS[:-1] if values.get(name) == ""]

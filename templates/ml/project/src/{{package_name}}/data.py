@@ -12,6 +12,7 @@ Validate a file from the command line (exit 0 if valid, 1 with one line per prob
 
 import argparse
 import csv
+import hashlib
 import math
 import random
 import sys
@@ -170,6 +171,11 @@ def check_csv(path: Path) -> tuple[list[str], Dataset]:
     elif not problems and len(set(dataset.y)) < 2:
         problems.append(f"{LABEL!r} holds a single class; both 0 and 1 are needed")
     return problems, dataset
+
+
+def data_version(path: Path) -> str:
+    """The MD5 of the file's bytes: the version DVC records for it (the md5 of its .dvc file)."""
+    return hashlib.md5(path.read_bytes(), usedforsecurity=False).hexdigest()
 
 
 def load_dataset(path: Path) -> Dataset:
