@@ -18,10 +18,13 @@ import subprocess
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from packaging.requirements import InvalidRequirement, Requirement
 
 from mlrig._files import read_bytes
 from mlrig._git import git, start_git
-from mlrig._repo import MAX_BYTES, RepoFiles, list_files
+from mlrig._repo import MAX_BYTES, RepoFiles, get_path, list_files, parse_toml
 from mlrig.errors import InvalidInputError
 
 __all__ = [
@@ -90,13 +93,6 @@ _LOCK_FILES = frozenset(
 )
 _DECLARING = frozenset(["setup.py", "setup.cfg", "environment.yml", "Pipfile"])
 _REQUIREMENTS = re.compile(r"(?:.*/)?requirements(?:[^/]*\.txt|/[^/]+\.txt)")
-_PEP621_DEPS = re.compile(r"^dependencies\s*=\s*\[\s*[\"']", re.MULTILINE)
-_POETRY_DEPS = re.compile(
-    r"^\[tool\.poetry(?:\.group\.main)?\.dependencies\]\s*\n(?:\s*(?:#[^\n]*)?\n)*"
-    r"(?:python\s*=[^\n]*\n(?:\s*(?:#[^\n]*)?\n)*)?[A-Za-z]",
-    re.MULTILINE,
-)
-_PINNED = re.compile(r"===?\s*[\w.!+-]+\s*(?:;|$)|\s@\s|^(?:\.{0,2}/|file:|https?:|git\+)")
 
 
 @dataclass(frozen=True)
@@ -304,8 +300,7 @@ def dependencies(texts: Texts, paths: Sequence[str]) -> Dependencies:
         loose.extend(f"{path}: {req}" for req in _loose_requirements(texts.text(path)))
     declared = [p for p, name in names if name in _DECLARING]
     for path in (p for p, name in names if name == "pyproject.toml"):
-        text = texts.text(path)
-        if _PEP621_DEPS.search(text) or _POETRY_DEPS.search(text):
+        if _declares_dependencies(parse_toml(texts.text(path))):
             declared.append(path)
     if requirements and not loose and not declared:
         return Dependencies("pinned", requirements, ())
@@ -314,14 +309,42 @@ def dependencies(texts: Texts, paths: Sequence[str]) -> Dependencies:
     return Dependencies("none", (), ())
 
 
+def _declares_dependencies(pyproject: dict[str, Any]) -> bool:
+    """Whether a parsed pyproject.toml declares runtime dependencies: ``[project]
+    dependencies``, or poetry's main dependencies besides ``python``."""
+    if get_path(pyproject, "project", "dependencies"):
+        return True
+    poetry = (
+        get_path(pyproject, "tool", "poetry", "dependencies"),
+        get_path(pyproject, "tool", "poetry", "group", "main", "dependencies"),
+    )
+    return any(isinstance(table, dict) and set(table) - {"python"} for table in poetry)
+
+
 def _loose_requirements(text: str) -> list[str]:
-    text = text.replace("\\\n", " ")
+    """The requirements of a requirements file that do not pin one version."""
     loose = []
-    for raw in text.splitlines():
+    for raw in text.replace("\\\n", " ").splitlines():
         line = raw.split(" #", 1)[0].strip()
         if not line or line.startswith(("#", "-")):
             continue
-        requirement = line.split(" --hash", 1)[0].strip()
-        if not _PINNED.search(requirement):
+        # Per-requirement options (--hash=...) follow the requirement itself.
+        requirement = line.split(" --", 1)[0].strip()
+        if not _pinned(requirement):
             loose.append(requirement)
     return loose
+
+
+def _pinned(requirement: str) -> bool:
+    """Whether one requirement names exactly one thing: ``==`` a version (no wildcard) or
+    ``===``, a direct URL (``name @ url``), or a path or URL in place of a name."""
+    try:
+        parsed = Requirement(requirement)
+    except InvalidRequirement:
+        return requirement.startswith((".", "/", "file:", "http:", "https:", "git+"))
+    if parsed.url:
+        return True
+    return any(
+        spec.operator == "===" or (spec.operator == "==" and not spec.version.endswith(".*"))
+        for spec in parsed.specifier
+    )

@@ -35,7 +35,8 @@ dependency list declares are installed after it.
 
 from __future__ import annotations
 
-from mlrig._repo._listing import _get, list_files
+from mlrig._repo._listing import get_path, list_files, parse_toml
+from mlrig._repo._project import requirement_name
 from mlrig._repo._records import (
     MAX_BYTES,
     STAGES,
@@ -63,9 +64,11 @@ __all__ = [
     "Repo",
     "RepoFiles",
     "Task",
-    "_get",
     "bash_valid",
+    "get_path",
     "left_out",
     "list_files",
+    "parse_toml",
+    "requirement_name",
     "scan",
 ]

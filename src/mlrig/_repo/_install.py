@@ -9,13 +9,14 @@ import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from packaging.utils import canonicalize_name
+
 from mlrig._repo._classify import _LINT, _Classifier
-from mlrig._repo._listing import _get, _mapping, _Reader
+from mlrig._repo._listing import _mapping, _Reader, get_path
 from mlrig._repo._project import (
     _DEV_NAMES,
     _environment,
     _environment_file,
-    _normalise,
     _requirement_files,
 )
 from mlrig._repo._records import Build, Command, Manager
@@ -57,8 +58,8 @@ def _install(
     files = reader.files
     name = manager.name
     if name == "uv":
-        groups = list(_mapping(_get(pyproject, "dependency-groups")))
-        extras = list(_mapping(_get(pyproject, "project", "optional-dependencies")))
+        groups = list(_mapping(get_path(pyproject, "dependency-groups")))
+        extras = list(_mapping(get_path(pyproject, "project", "optional-dependencies")))
         words = ["uv", "sync"]
         if "uv.lock" in files:
             words.append("--locked")
@@ -68,7 +69,7 @@ def _install(
         return Command(" ".join(words), f"{manager.source} (uv)")
     if name == "poetry":
         groups = [
-            g for g in _mapping(_get(pyproject, "tool", "poetry", "group")) if g in _DEV_NAMES
+            g for g in _mapping(get_path(pyproject, "tool", "poetry", "group")) if g in _DEV_NAMES
         ]
         with_ = f" --with {','.join(groups)}" if groups else ""
         return Command(f"pip install poetry\npoetry install{with_}", f"{manager.source} (poetry)")
@@ -118,7 +119,7 @@ def _install(
             lines.append("pip install " + " ".join(shlex.quote(p) for p in packages))
         sources.append(environment)
     if build.kind != "none" and not installs_project:
-        extras = list(_mapping(_get(pyproject, "project", "optional-dependencies")))
+        extras = list(_mapping(get_path(pyproject, "project", "optional-dependencies")))
         setup_extras = re.findall(
             r"[\"'](dev|test|tests|testing)[\"']\s*:", reader.text("setup.py") or ""
         )
@@ -184,11 +185,11 @@ def _with_tools(
     install: Command | None, needed: Sequence[str], repo_deps: Mapping[str, str], manager: Manager
 ) -> Command | None:
     text = install.text if install else ""
-    installed = {_normalise(m) for m in re.findall(r"[A-Za-z0-9][\w.-]*", text)}
+    installed = {canonicalize_name(m) for m in re.findall(r"[A-Za-z0-9][\w.-]*", text)}
     missing = [
         tool
         for tool in needed
-        if _normalise(tool) not in repo_deps and _normalise(tool) not in installed
+        if canonicalize_name(tool) not in repo_deps and canonicalize_name(tool) not in installed
     ]
     if not missing:
         return install

@@ -74,6 +74,15 @@ def _finish(proc: subprocess.Popen[bytes]) -> str:
     return output.decode("utf-8", "surrogateescape")
 
 
+def parse_toml(text: str) -> dict[str, Any]:
+    """``text`` as TOML (tomllib; tomli on Python 3.10), ``{}`` when it does not parse."""
+    try:
+        data: dict[str, Any] = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        return {}
+    return data
+
+
 class _Reader:
     """Bounded reads of the repository's own files (listed, regular, at most MAX_BYTES)."""
 
@@ -100,17 +109,14 @@ class _Reader:
         return data.decode("utf-8", errors="replace").replace("\r\n", "\n")
 
     def toml(self, path: str) -> dict[str, Any]:
-        text = self.text(path)
-        try:
-            return tomllib.loads(text) if text else {}
-        except tomllib.TOMLDecodeError:
-            return {}
+        return parse_toml(self.text(path) or "")
 
     def first(self, *paths: str) -> str | None:
         return next((p for p in paths if p in self.files), None)
 
 
-def _get(data: Any, *keys: str) -> Any:
+def get_path(data: Any, *keys: str) -> Any:
+    """``data[k1][k2]...`` of parsed TOML or YAML, None where a key or a table is missing."""
     for key in keys:
         if not isinstance(data, dict):
             return None

@@ -6,23 +6,21 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
 from mlrig._repo._ci import _PY_VERSION
-from mlrig._repo._listing import _as_list, _get, _load_yaml, _mapping, _Reader
+from mlrig._repo._listing import _as_list, _load_yaml, _mapping, _Reader, get_path
 from mlrig._repo._records import Build, CiJob, Manager, Python, _allows
 
 _REQUIREMENTS = re.compile(r"(?:[^/]*requirements[^/]*\.(?:txt|in)|requirements/[^/]+\.(?:txt|in))")
 
 
-_REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 _DEV_NAMES = ("dev", "test", "tests", "testing", "lint", "typing", "check")
 _NOT_PACKAGES = frozenset(
     {"tests", "test", "docs", "doc", "scripts", "examples", "notebooks"}
     | {"benchmarks", "src", "build", "dist", "tools", "ci"}
 )
-
-
-def _normalise(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def _requirement_files(files: Iterable[str]) -> list[str]:
@@ -57,52 +55,79 @@ def _environment(reader: _Reader) -> tuple[list[str], list[str], str]:
     return conda, pip, python
 
 
+def requirement_name(text: str) -> str | None:
+    """The normalised project name of one PEP 508 requirement (a pyproject entry or a
+    requirements-file line), read by ``packaging``; None for anything else: a comment,
+    an option (``-r``, ``-e``), a path or URL, or text that is no requirement."""
+    line = text.split(" #", 1)[0].split(" --", 1)[0].strip()
+    if not line or line.startswith(("#", "-")):
+        return None
+    try:
+        return canonicalize_name(Requirement(line).name)
+    except InvalidRequirement:
+        return None
+
+
+def _conda_name(spec: str) -> str:
+    """The package of a conda match spec (``numpy=1.21``, ``conda-forge::pytorch>=2``):
+    conda's own grammar, not PEP 508, so ``packaging`` cannot read it."""
+    return canonicalize_name(re.split(r"[\s=<>!~\[]", spec.split("::")[-1].strip(), maxsplit=1)[0])
+
+
 def _dependencies(reader: _Reader, pyproject: dict[str, Any]) -> dict[str, str]:
     """Every declared dependency (normalised name) and the first file that declares it."""
     found: dict[str, str] = {}
 
-    def add(items: Iterable[object], source: str) -> None:
-        for item in items:
-            match = _REQUIREMENT.match(str(item))
-            if match:
-                found.setdefault(_normalise(match.group(1)), source)
+    def add(requirements: Iterable[object], source: str) -> None:
+        for item in requirements:
+            name = requirement_name(str(item))
+            if name:
+                found.setdefault(name, source)
 
-    declared: list[object] = list(_as_list(_get(pyproject, "project", "dependencies")))
-    for group in _mapping(_get(pyproject, "project", "optional-dependencies")).values():
+    def add_names(names: Iterable[object], source: str) -> None:
+        for name in names:
+            if str(name).strip():
+                found.setdefault(canonicalize_name(str(name)), source)
+
+    declared: list[object] = list(_as_list(get_path(pyproject, "project", "dependencies")))
+    for group in _mapping(get_path(pyproject, "project", "optional-dependencies")).values():
         declared.extend(_as_list(group))
-    for group in _mapping(_get(pyproject, "dependency-groups")).values():
+    for group in _mapping(get_path(pyproject, "dependency-groups")).values():
         declared.extend(item for item in _as_list(group) if isinstance(item, str))
-    for group in _mapping(_get(pyproject, "tool", "pdm", "dev-dependencies")).values():
+    for group in _mapping(get_path(pyproject, "tool", "pdm", "dev-dependencies")).values():
         declared.extend(_as_list(group))
-    for env in _mapping(_get(pyproject, "tool", "hatch", "envs")).values():
+    for env in _mapping(get_path(pyproject, "tool", "hatch", "envs")).values():
         declared.extend(_as_list(_mapping(env).get("dependencies")))
         declared.extend(_as_list(_mapping(env).get("extra-dependencies")))
-    poetry = _mapping(_get(pyproject, "tool", "poetry"))
-    declared += list(_mapping(poetry.get("dependencies"))) + list(
-        _mapping(poetry.get("dev-dependencies"))
-    )
+    add(declared, "pyproject.toml")
+    # poetry and pixi declare dependencies as tables keyed by name.
+    names: list[object] = []
+    poetry = _mapping(get_path(pyproject, "tool", "poetry"))
+    names += [*_mapping(poetry.get("dependencies")), *_mapping(poetry.get("dev-dependencies"))]
     for group in _mapping(poetry.get("group")).values():
-        declared.extend(_mapping(_mapping(group).get("dependencies")))
-    pixi = _mapping(_get(pyproject, "tool", "pixi"))
+        names.extend(_mapping(_mapping(group).get("dependencies")))
+    pixi = _mapping(get_path(pyproject, "tool", "pixi"))
     for table in ("dependencies", "pypi-dependencies"):
-        declared.extend(_mapping(pixi.get(table)))
+        names.extend(_mapping(pixi.get(table)))
     for feature in _mapping(pixi.get("feature")).values():
         for table in ("dependencies", "pypi-dependencies"):
-            declared.extend(_mapping(_mapping(feature).get(table)))
-    add(declared, "pyproject.toml")
+            names.extend(_mapping(_mapping(feature).get(table)))
+    add_names(names, "pyproject.toml")
     if "pixi.toml" in reader.files:
         pixi = reader.toml("pixi.toml")
-        add(
+        add_names(
             [*_mapping(pixi.get("dependencies")), *_mapping(pixi.get("pypi-dependencies"))],
             "pixi.toml",
         )
     for path in _requirement_files(reader.files):
-        add((reader.text(path) or "").split("\n"), path)
+        add((reader.text(path) or "").replace("\\\n", " ").split("\n"), path)
     conda, pip, _ = _environment(reader)
-    add([*conda, *pip], _environment_file(reader) or "")
+    environment = _environment_file(reader) or ""
+    add_names([_conda_name(spec) for spec in conda], environment)
+    add(pip, environment)
     for path in ("setup.py", "setup.cfg"):
         text = reader.text(path) or ""
-        add(re.findall(r"[\"']([A-Za-z][\w.-]*)\s*(?:[<>=!~;\[][^\"']*)?[\"']", text), path)
+        add(re.findall(r"[\"']([A-Za-z][\w.-]*\s*(?:[<>=!~;\[][^\"']*)?)[\"']", text), path)
         if path == "setup.cfg":
             add((line.strip() for line in text.split("\n") if line.startswith((" ", "\t"))), path)
     return found
@@ -117,10 +142,10 @@ def _python_choices() -> tuple[str, ...]:
 def _python(reader: _Reader, pyproject: dict[str, Any], jobs: Sequence[CiJob]) -> Python:
     choices = _python_choices()
     supported_text = f"mlrig's pipelines run Python {choices[0]}-{choices[-1]}"
-    requires = _get(pyproject, "project", "requires-python")
+    requires = get_path(pyproject, "project", "requires-python")
     requires_source = "pyproject.toml [project] requires-python"
     if not isinstance(requires, str):
-        requires = _get(pyproject, "tool", "poetry", "dependencies", "python")
+        requires = get_path(pyproject, "tool", "poetry", "dependencies", "python")
         requires_source = "pyproject.toml [tool.poetry]"
     if not isinstance(requires, str):
         match = re.search(
@@ -188,22 +213,22 @@ def _python(reader: _Reader, pyproject: dict[str, Any], jobs: Sequence[CiJob]) -
 
 def _manager(reader: _Reader, pyproject: dict[str, Any]) -> Manager:
     files = reader.files
-    build = _get(pyproject, "build-system", "build-backend") or ""
+    build = get_path(pyproject, "build-system", "build-backend") or ""
     if "uv.lock" in files:
         return Manager("uv", "uv.lock")
     if "poetry.lock" in files:
         return Manager("poetry", "poetry.lock")
-    if _get(pyproject, "tool", "poetry") is not None and (
-        "poetry" in build or _get(pyproject, "tool", "poetry", "dependencies")
+    if get_path(pyproject, "tool", "poetry") is not None and (
+        "poetry" in build or get_path(pyproject, "tool", "poetry", "dependencies")
     ):
         return Manager("poetry", "pyproject.toml [tool.poetry]")
     if "pdm.lock" in files:
         return Manager("pdm", "pdm.lock")
-    if _get(pyproject, "tool", "pdm") is not None and "pdm" in build:
+    if get_path(pyproject, "tool", "pdm") is not None and "pdm" in build:
         return Manager("pdm", "pyproject.toml [tool.pdm]")
-    if _get(pyproject, "tool", "uv") is not None:
+    if get_path(pyproject, "tool", "uv") is not None:
         return Manager("uv", "pyproject.toml [tool.uv]")
-    if _get(pyproject, "dependency-groups") is not None and not _requirement_files(files):
+    if get_path(pyproject, "dependency-groups") is not None and not _requirement_files(files):
         return Manager("uv", "pyproject.toml [dependency-groups]")
     requirements = _requirement_files(files)
     if requirements:
@@ -218,8 +243,8 @@ def _manager(reader: _Reader, pyproject: dict[str, Any]) -> Manager:
 
 
 def _build(reader: _Reader, pyproject: dict[str, Any]) -> Build:
-    backend = _get(pyproject, "build-system", "build-backend")
-    if isinstance(backend, str) or _get(pyproject, "build-system") is not None:
+    backend = get_path(pyproject, "build-system", "build-backend")
+    if isinstance(backend, str) or get_path(pyproject, "build-system") is not None:
         return Build(
             "pyproject",
             str(backend or "setuptools.build_meta:__legacy__"),

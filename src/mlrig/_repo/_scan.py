@@ -11,7 +11,7 @@ from mlrig._repo._ci import _GITHUB, _GITLAB, _OTHER_CI, _SCHEDULE_TEXT, _Ci, _g
 from mlrig._repo._classify import _by_name, _Classifier
 from mlrig._repo._gitlab import _gitlab
 from mlrig._repo._install import _install, _tools, _whole_install, _with_tools
-from mlrig._repo._listing import _get, _line_of, _mapping, _Reader, list_files
+from mlrig._repo._listing import _line_of, _mapping, _Reader, get_path, list_files
 from mlrig._repo._project import _build, _dependencies, _layout, _manager, _python
 from mlrig._repo._records import STAGES, CiJob, Command, Manager, Repo, RepoFiles
 from mlrig._repo._shell import _logical_lines, _words
@@ -61,7 +61,8 @@ def scan(root: Path, listing: RepoFiles | None = None) -> Repo:
         *_python_tasks(reader, "invoke", "tasks.py"),
     ]
     dvc_tasks, dvc_outs, dvc_metrics = _dvc_stages(reader)
-    scripts = {str(k): str(v) for k, v in _mapping(_get(pyproject, "project", "scripts")).items()}
+    declared_scripts = _mapping(get_path(pyproject, "project", "scripts"))
+    scripts = {str(k): str(v) for k, v in declared_scripts.items()}
     classifier = _Classifier([*tasks, *dvc_tasks], scripts, reader)
 
     ci = _Ci()

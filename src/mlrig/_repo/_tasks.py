@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from mlrig._repo._listing import _as_list, _get, _line_of, _load_yaml, _mapping, _Reader, _where
+from mlrig._repo._listing import _as_list, _line_of, _load_yaml, _mapping, _Reader, _where, get_path
 from mlrig._repo._records import Task
 
 # A rule line: targets, prerequisites, then an inline recipe or a comment (`test: ## help`).
@@ -151,7 +151,7 @@ def _pyproject_tasks(reader: _Reader, pyproject: dict[str, Any]) -> list[Task]:
     tasks = _toml_tasks(
         "poe",
         "pyproject.toml",
-        _get(pyproject, "tool", "poe", "tasks"),
+        get_path(pyproject, "tool", "poe", "tasks"),
         text,
         "poe {name}",
         r"tool\.poe\.tasks",
@@ -159,7 +159,11 @@ def _pyproject_tasks(reader: _Reader, pyproject: dict[str, Any]) -> list[Task]:
     tasks += _toml_tasks(
         "pdm",
         "pyproject.toml",
-        {k: v for k, v in _mapping(_get(pyproject, "tool", "pdm", "scripts")).items() if k != "_"},
+        {
+            k: v
+            for k, v in _mapping(get_path(pyproject, "tool", "pdm", "scripts")).items()
+            if k != "_"
+        },
         text,
         "pdm run {name}",
         r"tool\.pdm\.scripts",
@@ -167,12 +171,12 @@ def _pyproject_tasks(reader: _Reader, pyproject: dict[str, Any]) -> list[Task]:
     tasks += _toml_tasks(
         "pixi",
         "pyproject.toml",
-        _get(pyproject, "tool", "pixi", "tasks"),
+        get_path(pyproject, "tool", "pixi", "tasks"),
         text,
         "pixi run {name}",
         r"tool\.pixi\.tasks",
     )
-    envs = dict(_mapping(_get(pyproject, "tool", "hatch", "envs")))
+    envs = dict(_mapping(get_path(pyproject, "tool", "hatch", "envs")))
     hatch_path = "pyproject.toml"
     if "hatch.toml" in reader.files:
         envs.update(_mapping(reader.toml("hatch.toml").get("envs")))
@@ -226,7 +230,7 @@ def _pyproject_tasks(reader: _Reader, pyproject: dict[str, Any]) -> list[Task]:
 def _tox_tasks(reader: _Reader, pyproject: dict[str, Any]) -> list[Task]:
     path = "tox.ini"
     text = reader.text(path)
-    legacy = _get(pyproject, "tool", "tox", "legacy_tox_ini")
+    legacy = get_path(pyproject, "tool", "tox", "legacy_tox_ini")
     if text is None and isinstance(legacy, str):
         path, text = "pyproject.toml", legacy
     tasks: list[Task] = []
@@ -260,7 +264,7 @@ def _tox_tasks(reader: _Reader, pyproject: dict[str, Any]) -> list[Task]:
             call = "tox -e py" if section == "testenv" else f"tox -e {name}"
             tasks.append(Task("tox", name, tuple(lines), f"{path}:{where[section]}", call))
         return tasks
-    table = _get(pyproject, "tool", "tox")
+    table = get_path(pyproject, "tool", "tox")
     toml_path, toml = (
         ("pyproject.toml", table)
         if isinstance(table, dict)
