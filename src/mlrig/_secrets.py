@@ -15,11 +15,13 @@ detect-secrets reads a configuration file: no quotes needed around the value.
 
 from __future__ import annotations
 
+import functools
 import re
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from detect_secrets.filters import heuristic
 from detect_secrets.plugins.aws import AWSKeyDetector
@@ -29,6 +31,7 @@ from detect_secrets.plugins.github_token import GitHubTokenDetector
 from detect_secrets.plugins.gitlab_token import GitLabTokenDetector
 from detect_secrets.plugins.keyword import (
     CONFIG_DENYLIST_REGEX_TO_GROUP,
+    DENYLIST,
     QUOTES_REQUIRED_DENYLIST_REGEX_TO_GROUP,
     REGEX_BY_FILETYPE,
     KeywordDetector,
@@ -75,33 +78,44 @@ class _TokenKeyword(RegexBasedDetector):
     )
 
 
-# The detectors mlrig runs, in the order a line is named by, and the kind each reports.
-_DETECTORS: tuple[tuple[BasePlugin, str], ...] = (
-    (PrivateKeyDetector(), "private key"),
-    (AWSKeyDetector(), "AWS access key"),
-    (GitHubTokenDetector(), "GitHub token"),
-    (GitLabTokenDetector(), "GitLab token"),
-    (SlackDetector(), "Slack token"),
-    (OpenAIDetector(), "OpenAI key"),
-    (StripeDetector(), "Stripe key"),
-    (PypiTokenDetector(), "PyPI token"),
-    (NpmDetector(), "npm token"),
-    (SendGridDetector(), "SendGrid key"),
-    (BasicAuthDetector(), "password in a URL"),
-    (KeywordDetector(), "hard-coded password or key"),
-    (_TokenKeyword(), "hard-coded password or key"),
+_KEYWORD_KIND = "hard-coded password or key"
+
+
+@dataclass(frozen=True)
+class _Detector:
+    """A detect-secrets detector, the kind it reports, and its hint: a line without a
+    match of the hint (case-insensitive, both a Python and a POSIX extended regex)
+    cannot hold what the detector finds, so it is never asked."""
+
+    plugin: BasePlugin
+    kind: str
+    hint: str
+    keyword: bool = False
+
+    @functools.cached_property
+    def hinted(self) -> re.Pattern[str]:
+        return re.compile(self.hint, re.IGNORECASE)
+
+
+# The detectors mlrig runs, in the order a line is named by.
+_DETECTORS = (
+    _Detector(PrivateKeyDetector(), "private key", r"private key|putty-user-key"),
+    _Detector(AWSKeyDetector(), "AWS access key", r"akia|asia|abia|acca|a3t|aws"),
+    _Detector(GitHubTokenDetector(), "GitHub token", r"gh[pousr]_|github_pat_"),
+    _Detector(GitLabTokenDetector(), "GitLab token", r"gl[a-z]*-|gr1348941"),
+    _Detector(SlackDetector(), "Slack token", r"xox|hooks\.slack\.com"),
+    _Detector(OpenAIDetector(), "OpenAI key", r"t3blbkfj"),
+    _Detector(StripeDetector(), "Stripe key", r"k_live_"),
+    _Detector(PypiTokenDetector(), "PyPI token", r"pypi-"),
+    _Detector(NpmDetector(), "npm token", r"_authtoken"),
+    _Detector(SendGridDetector(), "SendGrid key", r"sg\."),
+    _Detector(BasicAuthDetector(), "password in a URL", r"://[^ /]+:[^ /]*@"),
+    # detect-secrets' own keyword list (password, api_?key, secret ...).
+    _Detector(KeywordDetector(), _KEYWORD_KIND, "|".join(DENYLIST), keyword=True),
+    _Detector(_TokenKeyword(), _KEYWORD_KIND, "token"),
 )
-# git grep's cheap first pass (extended regex, case-insensitive): a line the detectors
-# above can match has one of these. Each detector's test sample proves its part here.
-_HINT = "|".join(
-    (
-        r"key|pass|pwd|secret|contrase|token",  # keywords, private keys, npm's _authToken
-        r"akia|asia|abia|acca|a3t",  # AWS key ids
-        r"gh[pousr]_|github_pat_|gl[a-z]*-|gr1348941",  # GitHub, GitLab
-        r"xox|hooks\.slack\.com|t3blbkfj|k_live_|pypi-|sg\.",  # Slack, OpenAI, Stripe ...
-        r"://[^ /]+:[^ /]*@",  # a password in a URL
-    )
-)
+# git grep's cheap first pass: a line that may interest any detector.
+_HINT = "|".join(detector.hint for detector in _DETECTORS)
 # A value that is a placeholder, a template or a reference, not a credential.
 _PLACEHOLDER = re.compile(
     r"(?i)example|change.?me|placeholder|dummy|sample|your|redacted|xxxx|\*\*\*|\$\{|\{\{|%\(|<|"
@@ -161,50 +175,55 @@ def secrets(scan: subprocess.Popen[bytes]) -> list[Secret]:
 
 def _kinds(path: str, line: str) -> Iterator[str]:
     """The kind of each credential the detectors find in ``line`` of ``path``."""
-    if heuristic.is_lock_file(path) or heuristic.is_indirect_reference(line):
+    if heuristic.is_lock_file(path):
         return
-    unquoted = line.lstrip().startswith("export ") or (
-        _ENV_FILE.search(path) is not None and _NOT_ENV_FILE.search(path) is None
-    )
-    keywords = (
-        CONFIG_DENYLIST_REGEX_TO_GROUP
-        if unquoted
-        else REGEX_BY_FILETYPE.get(
-            determine_file_type(path), QUOTES_REQUIRED_DENYLIST_REGEX_TO_GROUP
-        )
-    )
-    for detector, kind in _DETECTORS:
-        if isinstance(detector, KeywordDetector):
-            values = detector.analyze_string(line, denylist_regex_to_group=keywords)
+    for detector in _DETECTORS:
+        if not detector.hinted.search(line):
+            continue
+        if detector.keyword:
+            export = line.lstrip().startswith("export ")
+            regexes = _keyword_regexes(path, export)
+            keyword = cast(KeywordDetector, detector.plugin)
+            values = keyword.analyze_string(line, denylist_regex_to_group=regexes)
         else:
-            values = detector.analyze_string(line)
+            values = detector.plugin.analyze_string(line)
         for value in values:
-            if not _harmless(value, line, detector, kind):
-                yield kind
+            if not _harmless(value, line, detector):
+                yield detector.kind
 
 
-def _harmless(value: str, line: str, detector: BasePlugin, kind: str) -> bool:
+@functools.lru_cache(maxsize=1024)
+def _keyword_regexes(path: str, export: bool) -> dict[re.Pattern[str], int]:
+    """detect-secrets' keyword regexes for a line of ``path``: those of configuration
+    files (no quotes needed) for an environment file or an ``export`` line, else those
+    its file type takes."""
+    if export or (_ENV_FILE.search(path) is not None and _NOT_ENV_FILE.search(path) is None):
+        return CONFIG_DENYLIST_REGEX_TO_GROUP
+    return REGEX_BY_FILETYPE.get(determine_file_type(path), QUOTES_REQUIRED_DENYLIST_REGEX_TO_GROUP)
+
+
+def _harmless(value: str, line: str, detector: _Detector) -> bool:
     """Whether a value found is a placeholder, a reference or a made-up string."""
-    if (
+    if detector.kind == "AWS access key" and value.endswith("EXAMPLE"):
+        return True
+    if detector.kind in {_KEYWORD_KIND, "password in a URL"}:
+        # Without a digit, only a long mixed-case value has a credential's shape (a
+        # Hugging Face token is letters only); a word or a name has not.
+        wordlike = not re.search(r"\d", value) and (
+            len(value) < 20 or value.islower() or value.isupper()
+        )
+        if (
+            wordlike
+            or len(set(value)) < 5
+            or _PLACEHOLDER.search(value) is not None
+            or heuristic.is_not_alphanumeric_string(value)
+        ):
+            return True
+    return (
         heuristic.is_templated_secret(value)
         or heuristic.is_prefixed_with_dollar_sign(value)
         or heuristic.is_sequential_string(value)
         or heuristic.is_potential_uuid(value)
-        or heuristic.is_likely_id_string(value, line, detector)
-    ):
-        return True
-    if kind == "AWS access key":
-        return value.endswith("EXAMPLE")
-    if kind not in {"hard-coded password or key", "password in a URL"}:
-        return False
-    # Without a digit, only a long mixed-case value has a credential's shape (a Hugging
-    # Face token is letters only); a word or a name has not.
-    wordlike = not re.search(r"\d", value) and (
-        len(value) < 20 or value.islower() or value.isupper()
-    )
-    return (
-        heuristic.is_not_alphanumeric_string(value)
-        or _PLACEHOLDER.search(value) is not None
-        or wordlike
-        or len(set(value)) < 5
+        or heuristic.is_likely_id_string(value, line, detector.plugin)
+        or heuristic.is_indirect_reference(line)
     )
