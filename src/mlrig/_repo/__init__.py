@@ -31,12 +31,19 @@ task runners (make, just, mise, pixi, hatch, poe, pdm, tox, nox, invoke), then D
 install sequence of the job whose test (or lint) command was chosen, else one
 derived from the package manager; tools the lint and test commands need that no
 dependency list declares are installed after it.
+
+The package, by kind of knowledge: :mod:`._records` (the typed records),
+:mod:`._listing` (the file listing, bounded reads, TOML and YAML lookups),
+:mod:`._shell` (shell text without a shell), :mod:`._classify` (what a command
+runs), :mod:`._tasks` (task runners and DVC stages), :mod:`._ci` (GitHub and the
+plain-text providers) and :mod:`._gitlab`, :mod:`._project` (dependencies, package
+manager, build, layout, Python), :mod:`._install` and :mod:`._stages` (the commands
+chosen per stage), :mod:`._scan` (all of it put together).
 """
 
 from __future__ import annotations
 
 from mlrig._repo._listing import get_path, list_files, parse_toml
-from mlrig._repo._project import requirement_name
 from mlrig._repo._records import (
     MAX_BYTES,
     STAGES,
@@ -69,6 +76,5 @@ __all__ = [
     "left_out",
     "list_files",
     "parse_toml",
-    "requirement_name",
     "scan",
 ]

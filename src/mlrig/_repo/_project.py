@@ -55,7 +55,7 @@ def _environment(reader: _Reader) -> tuple[list[str], list[str], str]:
     return conda, pip, python
 
 
-def requirement_name(text: str) -> str | None:
+def _requirement_name(text: str) -> str | None:
     """The normalised project name of one PEP 508 requirement (a pyproject entry or a
     requirements-file line), read by ``packaging``; None for anything else: a comment,
     an option (``-r``, ``-e``), a path or URL, or text that is no requirement."""
@@ -80,7 +80,7 @@ def _dependencies(reader: _Reader, pyproject: dict[str, Any]) -> dict[str, str]:
 
     def add(requirements: Iterable[object], source: str) -> None:
         for item in requirements:
-            name = requirement_name(str(item))
+            name = _requirement_name(str(item))
             if name:
                 found.setdefault(name, source)
 
