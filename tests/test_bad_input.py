@@ -381,6 +381,7 @@ def test_dependencies_cover_the_imports() -> None:
         "jinja2_ansible_filters": "jinja2-ansible-filters",
         # From the validate extra (check-jsonschema), imported only when installed.
         "jsonschema": "check-jsonschema",
+        "detect_secrets": "detect-secrets",
     }
     optional = {
         Requirement(line).name.lower()

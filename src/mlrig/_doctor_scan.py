@@ -4,8 +4,8 @@ Every scan works from git's own file lists (tracked files, and untracked files
 that are not ignored), so gitignored folders such as ``.venv`` or a data cache are
 never entered. Sizes come from one ``lstat`` per file; only files over the size
 limit are confirmed against the blob git stores (a Git LFS pointer is small).
-Secrets are searched by ``git grep`` (threaded, in C, binary files skipped) for
-candidate lines, which are then matched exactly here. The few files read here are
+The secret scan is :mod:`mlrig._secrets` (git grep, then detect-secrets); its names
+are re-exported here. The few files read here are
 read through :class:`Texts`: bounded, and never through a symlink that leads out
 of the repository.
 """
@@ -14,17 +14,21 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from packaging.requirements import InvalidRequirement, Requirement
 
 from mlrig._files import read_bytes
-from mlrig._git import git, start_git
-from mlrig._repo import MAX_BYTES, RepoFiles, list_files
+from mlrig._git import git
+from mlrig._repo import MAX_BYTES, RepoFiles, get_path, list_files, parse_toml
+from mlrig._secrets import SECRET_SCAN_MAX_BYTES, Secret, secrets, start_secret_scan
 from mlrig.errors import InvalidInputError
 
 __all__ = [
+    "SECRET_SCAN_MAX_BYTES",
     "Dependencies",
     "FoundTests",
     "LargeFile",
@@ -41,44 +45,6 @@ __all__ = [
     "test_suite",
 ]
 
-#: Text files bigger than this are not searched for secrets.
-SECRET_SCAN_MAX_BYTES = 1024 * 1024
-# Binary formats, and lock files (full of hashes), are not searched for secrets.
-_SKIP_FILE = re.compile(
-    r"\.(?:png|jpe?g|gif|bmp|ico|webp|pdf|zip|gz|tgz|bz2|xz|zst|7z|tar|whl|so|dll|dylib|exe|bin"
-    r"|pt|pth|ckpt|onnx|h5|hdf5|pkl|pickle|joblib|npy|npz|parquet|feather|arrow|avro|orc|db"
-    r"|sqlite|mp3|mp4|wav|woff2?|ttf|safetensors|tflite|pb|lock)$",
-    re.IGNORECASE,
-)
-_SECRET_PATTERNS: tuple[tuple[str, re.Pattern[bytes]], ...] = (
-    (
-        "private key",
-        re.compile(rb"-----BEGIN (?:RSA |EC |DSA |OPENSSH |PGP |ENCRYPTED )?PRIVATE KEY"),
-    ),
-    ("AWS access key", re.compile(rb"\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b")),
-    ("GitHub token", re.compile(rb"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_\w{60,})")),
-    ("GitLab token", re.compile(rb"\bglpat-[A-Za-z0-9_-]{20,}")),
-    ("Slack token", re.compile(rb"\bxox[abposr]-[A-Za-z0-9-]{10,}")),
-    (
-        "hard-coded password or key",
-        re.compile(
-            rb"(?i)(?:password|passwd|secret|api[_-]?key|access[_-]?key|auth[_-]?token"
-            rb"|token)[\w.-]*[\"']?[ \t]*[:=][ \t]*[\"']([^\"'\s\0]{8,200})[\"']"
-        ),
-    ),
-)
-# git grep's cheap first pass (case-insensitive): lines with any of these may hold one.
-_SECRET_HINT = (
-    r"akia|asia|abia|acca|private key|gh[pousr]_|github_pat_|glpat-|xox[abposr]-|passw|secret"
-    r"|api.?key|access.?key|token"
-)
-# A value that is a placeholder, a template or a reference, not a credential.
-_PLACEHOLDER = re.compile(
-    rb"(?i)example|change.?me|placeholder|dummy|sample|your|redacted|xxxx|\*\*\*|\$\{|\{\{|%\(|<|"
-    rb"^(?:password|secret|token)"
-)
-_HAS_DIGIT = re.compile(rb"\d")
-_HAS_LETTER = re.compile(rb"[A-Za-z]")
 _TEST_FILE = re.compile(r"(?:^|/)(?:test_[^/]*|[^/]*_test)\.py")
 _TEST_FUNCTION = re.compile(rb"^[ \t]*(?:async[ \t]+)?def[ \t]+test\w*[ \t]*\(", re.MULTILINE)
 _NOTEBOOK_RUNNERS = re.compile(
@@ -90,13 +56,6 @@ _LOCK_FILES = frozenset(
 )
 _DECLARING = frozenset(["setup.py", "setup.cfg", "environment.yml", "Pipfile"])
 _REQUIREMENTS = re.compile(r"(?:.*/)?requirements(?:[^/]*\.txt|/[^/]+\.txt)")
-_PEP621_DEPS = re.compile(r"^dependencies\s*=\s*\[\s*[\"']", re.MULTILINE)
-_POETRY_DEPS = re.compile(
-    r"^\[tool\.poetry(?:\.group\.main)?\.dependencies\]\s*\n(?:\s*(?:#[^\n]*)?\n)*"
-    r"(?:python\s*=[^\n]*\n(?:\s*(?:#[^\n]*)?\n)*)?[A-Za-z]",
-    re.MULTILINE,
-)
-_PINNED = re.compile(r"===?\s*[\w.!+-]+\s*(?:;|$)|\s@\s|^(?:\.{0,2}/|file:|https?:|git\+)")
 
 
 @dataclass(frozen=True)
@@ -106,15 +65,6 @@ class LargeFile:
     path: str
     size: int
     tracked: bool
-
-
-@dataclass(frozen=True)
-class Secret:
-    """Where something that looks like a credential is; the value itself is never kept."""
-
-    path: str
-    line: int
-    kind: str
 
 
 @dataclass(frozen=True)
@@ -184,59 +134,6 @@ def _blob_sizes(root: Path, blobs: Sequence[str]) -> dict[str, int]:
     return found
 
 
-def start_secret_scan(root: Path, size_of: dict[str, int]) -> subprocess.Popen[bytes]:
-    """Start ``git grep`` for lines that may hold a credential; see :func:`secrets`.
-
-    git greps tracked and untracked, unignored text files (binary ones skipped)
-    in parallel, in C; files over :data:`SECRET_SCAN_MAX_BYTES` are left out.
-    """
-    too_big = [f":(exclude,literal){p}" for p, s in size_of.items() if s > SECRET_SCAN_MAX_BYTES]
-    return start_git(
-        root,
-        # A user's grep settings must not change the output format.
-        *("-c", "grep.column=false", "-c", "grep.fullName=false"),
-        *("grep", "-I", "-n", "-z", "-i", "-E", "--untracked", "--no-color"),
-        *("-e", _SECRET_HINT, "--", ".", *too_big),
-    )
-
-
-def secrets(scan: subprocess.Popen[bytes]) -> list[Secret]:
-    """Lines that look like committed credentials, at most one hit per line.
-
-    ``scan`` comes from :func:`start_secret_scan`; its candidate lines are checked
-    against the exact patterns here, and placeholders are not reported.
-    """
-    output, _ = scan.communicate()
-    hits: dict[tuple[str, int], str] = {}
-    # Each pattern runs once over git grep's whole output (records `path NUL line NUL text`).
-    for kind, pattern in _SECRET_PATTERNS:
-        for match in pattern.finditer(output):
-            if _is_placeholder(kind, match):
-                continue
-            start = output.rfind(b"\n", 0, match.start()) + 1
-            path, _, rest = output[start : match.start()].partition(b"\0")
-            number, separator, _ = rest.partition(b"\0")
-            name = path.decode("utf-8", "surrogateescape")
-            # A match in the path or line number is not in the file's text.
-            if separator and number.isdigit() and not _SKIP_FILE.search(name):
-                hits.setdefault((name, int(number)), kind)
-    return [Secret(path, line, kind) for (path, line), kind in sorted(hits.items())]
-
-
-def _is_placeholder(kind: str, match: re.Match[bytes]) -> bool:
-    if kind == "AWS access key":
-        return match.group(0).endswith(b"EXAMPLE")
-    if kind != "hard-coded password or key":
-        return False
-    value = match.group(1)
-    return (
-        _PLACEHOLDER.search(value) is not None
-        or not _HAS_DIGIT.search(value)
-        or not _HAS_LETTER.search(value)
-        or len(set(value)) < 5
-    )
-
-
 class Texts:
     """The repository's files as the scans read them, each within :mod:`mlrig._files`' bounds.
 
@@ -304,8 +201,7 @@ def dependencies(texts: Texts, paths: Sequence[str]) -> Dependencies:
         loose.extend(f"{path}: {req}" for req in _loose_requirements(texts.text(path)))
     declared = [p for p, name in names if name in _DECLARING]
     for path in (p for p, name in names if name == "pyproject.toml"):
-        text = texts.text(path)
-        if _PEP621_DEPS.search(text) or _POETRY_DEPS.search(text):
+        if _declares_dependencies(parse_toml(texts.text(path))):
             declared.append(path)
     if requirements and not loose and not declared:
         return Dependencies("pinned", requirements, ())
@@ -314,14 +210,42 @@ def dependencies(texts: Texts, paths: Sequence[str]) -> Dependencies:
     return Dependencies("none", (), ())
 
 
+def _declares_dependencies(pyproject: dict[str, Any]) -> bool:
+    """Whether a parsed pyproject.toml declares runtime dependencies: ``[project]
+    dependencies``, or poetry's main dependencies besides ``python``."""
+    if get_path(pyproject, "project", "dependencies"):
+        return True
+    poetry = (
+        get_path(pyproject, "tool", "poetry", "dependencies"),
+        get_path(pyproject, "tool", "poetry", "group", "main", "dependencies"),
+    )
+    return any(isinstance(table, dict) and set(table) - {"python"} for table in poetry)
+
+
 def _loose_requirements(text: str) -> list[str]:
-    text = text.replace("\\\n", " ")
+    """The requirements of a requirements file that do not pin one version."""
     loose = []
-    for raw in text.splitlines():
+    for raw in text.replace("\\\n", " ").splitlines():
         line = raw.split(" #", 1)[0].strip()
         if not line or line.startswith(("#", "-")):
             continue
-        requirement = line.split(" --hash", 1)[0].strip()
-        if not _PINNED.search(requirement):
+        # Per-requirement options (--hash=...) follow the requirement itself.
+        requirement = line.split(" --", 1)[0].strip()
+        if not _pinned(requirement):
             loose.append(requirement)
     return loose
+
+
+def _pinned(requirement: str) -> bool:
+    """Whether one requirement names exactly one thing: ``==`` a version (no wildcard) or
+    ``===``, a direct URL (``name @ url``), or a path or URL in place of a name."""
+    try:
+        parsed = Requirement(requirement)
+    except InvalidRequirement:
+        return requirement.startswith((".", "/", "file:", "http:", "https:", "git+"))
+    if parsed.url:
+        return True
+    return any(
+        spec.operator == "===" or (spec.operator == "==" and not spec.version.endswith(".*"))
+        for spec in parsed.specifier
+    )

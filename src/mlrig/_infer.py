@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlrig._repo import Repo, _get, left_out, scan
+from mlrig._repo import Repo, get_path, left_out, scan
 from mlrig.answers import QUESTIONS
 
 __all__ = ["COMMAND_KINDS", "Inference", "Inferred", "infer"]
@@ -66,7 +66,7 @@ def infer(root: Path, repo: Repo | None = None) -> Inference:
     pyproject = repo.pyproject
     answers: dict[str, Inferred] = {}
     answers["project_name"] = _project_name(repo.root, pyproject)
-    description = _get(pyproject, "project", "description") or _get(
+    description = get_path(pyproject, "project", "description") or get_path(
         pyproject, "tool", "poetry", "description"
     )
     answers["description"] = (
@@ -138,7 +138,7 @@ def _project_name(root: Path, pyproject: Any) -> Inferred:
         return True
 
     for keys in (("project", "name"), ("tool", "poetry", "name")):
-        name = _get(pyproject, *keys)
+        name = get_path(pyproject, *keys)
         if isinstance(name, str) and name:
             fixed = _sanitise(name)
             if fixed and valid(fixed):
