@@ -147,9 +147,26 @@ class GitlabCiLocal:
             timeout=120,
         )
 
-    def run(self, project: Path, venv_bin: Path, *jobs: str, needs: bool = False) -> PipelineRun:
-        """Run ``jobs`` (and, with ``needs``, the jobs they need) with the shell executor."""
+    def run(
+        self,
+        project: Path,
+        venv_bin: Path,
+        *jobs: str,
+        needs: bool = False,
+        variables: Mapping[str, str] | None = None,
+    ) -> PipelineRun:
+        """Run ``jobs`` (and, with ``needs``, the jobs they need) with the shell executor.
+
+        ``variables`` are CI/CD variables of the run; they override predefined ones.
+        """
+        variables = variables or {}
+        given = [
+            arg for name, value in variables.items() for arg in ("--variable", f"{name}={value}")
+        ]
+        if variables:
+            given += ["--ignore-predefined-vars", ",".join(variables)]
         argv = self._argv(
+            *given,
             "--force-shell-executor",
             "--shell-isolation",
             "--concurrency",
