@@ -36,10 +36,12 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import yaml
 
 from tests.test_e2e_github import (
     MONITOR_WORKFLOW,
     ActRun,
+    action_stubs,
     generate,
     run_act,
     runner_env,
@@ -133,42 +135,53 @@ def published_runs(
     return runs
 
 
+def _monitor_run(
+    project: Path, cache: Path, tmp_path: Path, runs: Path, source: str | None
+) -> GithubMonitorRun:
+    """Run monitor.yml (monitor, then report) by hand with MONITOR_DATA_URL = ``source``.
+
+    ``runs`` holds the earlier runs' artifacts (``<run id>/<name>/``) that gh and
+    download-artifact see.
+    """
+    bin_dir, sink = tmp_path / "stub-bin", tmp_path / "gh-sink"
+    bin_dir.mkdir()
+    sink.mkdir()
+    gh = bin_dir / "gh"
+    gh.write_text(GH_STUB.format(python=sys.executable), encoding="utf-8")
+    gh.chmod(0o755)
+    # act reads the repository variables (vars.*) and secrets from these files.
+    (project / ".vars").write_text(
+        "" if source is None else f"MONITOR_DATA_URL={source}\n", encoding="utf-8"
+    )
+    (project / ".secrets").write_text("GITHUB_TOKEN=e2e-token\n", encoding="utf-8")
+    path = runner_env(tmp_path / "unused", tmp_path / "unused")["PATH"]
+    env = {
+        "PATH": f"{bin_dir}{os.pathsep}{path}",
+        "MLRIG_E2E_GH_SINK": str(sink),
+        "MLRIG_E2E_RUNS": str(runs),
+    }
+    payload = {"ref": "refs/heads/main", "inputs": {}}
+    run = run_act(
+        project,
+        "report",
+        tmp_path / "act",
+        cache,
+        project / MONITOR_WORKFLOW,
+        event="workflow_dispatch",
+        payload=payload,
+        env=env,
+    )
+    return GithubMonitorRun(run, sink)
+
+
 @pytest.fixture
 def monitor_on_github(
     github_project: Path, published_runs: Path, package_cache: Path, tmp_path: Path
 ) -> Callable[[str | None], GithubMonitorRun]:
-    """Run monitor.yml (monitor, then report) by hand with MONITOR_DATA_URL = the source."""
+    """Run monitor.yml with the published run 4242 and MONITOR_DATA_URL = the source."""
 
     def _run(source: str | None) -> GithubMonitorRun:
-        bin_dir, sink = tmp_path / "stub-bin", tmp_path / "gh-sink"
-        bin_dir.mkdir()
-        sink.mkdir()
-        gh = bin_dir / "gh"
-        gh.write_text(GH_STUB.format(python=sys.executable), encoding="utf-8")
-        gh.chmod(0o755)
-        # act reads the repository variables (vars.*) and secrets from these files.
-        (github_project / ".vars").write_text(
-            "" if source is None else f"MONITOR_DATA_URL={source}\n", encoding="utf-8"
-        )
-        (github_project / ".secrets").write_text("GITHUB_TOKEN=e2e-token\n", encoding="utf-8")
-        path = runner_env(tmp_path / "unused", tmp_path / "unused")["PATH"]
-        env = {
-            "PATH": f"{bin_dir}{os.pathsep}{path}",
-            "MLRIG_E2E_GH_SINK": str(sink),
-            "MLRIG_E2E_RUNS": str(published_runs),
-        }
-        payload = {"ref": "refs/heads/main", "inputs": {}}
-        run = run_act(
-            github_project,
-            "report",
-            tmp_path / "act",
-            package_cache,
-            github_project / MONITOR_WORKFLOW,
-            event="workflow_dispatch",
-            payload=payload,
-            env=env,
-        )
-        return GithubMonitorRun(run, sink)
+        return _monitor_run(github_project, package_cache, tmp_path, published_runs, source)
 
     return _run
 
@@ -231,6 +244,52 @@ def test_github_without_a_source_is_a_labelled_rehearsal(
     assert report.splitlines()[0] == REHEARSAL
     assert "healthy" not in report
     assert not any(call[:1] == ["issue"] for call in result.gh_calls)
+
+
+def test_github_without_a_published_model_fails_and_trains_none(
+    github_project: Path, package_cache: Path, tmp_path: Path
+) -> None:
+    """No successful default-branch run holds an ``artifacts`` artifact: red, no issue."""
+    empty = tmp_path / "no-runs"
+    empty.mkdir()
+    run = _monitor_run(github_project, package_cache, tmp_path, empty, str(tmp_path / "x.csv"))
+    act = run.run
+    act.check(act.job_results.get("monitor") == "failure", "monitor must fail")
+    act.check(act.step_result("monitor", "Find the published model") == "failure", "the lookup")
+    act.check("no published model" in act.log("monitor"), "the reason is given")
+    act.check(act.step_result("monitor", MONITOR_STEP) is None, "nothing is evaluated")
+    assert not any(call[:1] == ["issue"] for call in run.gh_calls)
+
+
+def test_download_artifact_stub_refuses_what_it_cannot_honour(
+    github_project: Path, package_cache: Path, tmp_path: Path
+) -> None:
+    """A stub that accepted anything would let a broken workflow pass: prove it refuses."""
+    (uses,) = [u for u in action_stubs(github_project / MONITOR_WORKFLOW) if "download" in u]
+    jobs = {
+        "no-token": {"name": "artifacts", "run-id": PUBLISHED_RUN},
+        "not-uploaded": {"name": "monitoring"},
+        "pattern": {"pattern": "art*"},
+    }
+    workflow = {
+        "on": "push",
+        "jobs": {
+            job: {"runs-on": "ubuntu-latest", "steps": [{"uses": uses, "with": inputs}]}
+            for job, inputs in jobs.items()
+        },
+    }
+    path = tmp_path / "workflows" / "stubs.yml"
+    path.parent.mkdir()
+    path.write_text(yaml.safe_dump(workflow, sort_keys=False), encoding="utf-8")
+    run = run_act(github_project, None, tmp_path / "act", package_cache, workflow=path)
+    run.check(run.job_results == dict.fromkeys(jobs, "failure"), "every job must fail")
+    expected = {
+        "no-token": "run-id needs github-token",
+        "not-uploaded": "Artifact not found for name: monitoring",
+        "pattern": "input(s) not implemented by the offline stub: pattern",
+    }
+    for job, message in expected.items():
+        run.check(message in run.log(job), f"{job}: no {message!r}")
 
 
 # --- GitLab (gitlab-ci-local) -------------------------------------------------------
