@@ -103,7 +103,8 @@ def test_no_source_is_a_rehearsal_in_the_first_line_and_the_report(trained: Path
     assert done.stdout.splitlines()[0] == REHEARSAL
     report = (trained / "monitoring" / "report.md").read_text()
     assert report.splitlines()[0] == REHEARSAL
-    assert "healthy" not in report and "healthy" not in done.stdout
+    assert "healthy" not in report
+    assert "healthy" not in done.stdout
     assert not (trained / "monitoring" / "issue.json").exists()
 
 
