@@ -57,6 +57,7 @@ PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
 PACKAGE = "demo_model"
 WORKFLOW = Path(".github/workflows/ci.yml")
 SYNC_WORKFLOW = Path(".github/workflows/template-sync.yml")
+MONITOR_WORKFLOW = Path(".github/workflows/monitor.yml")
 #: The jobs that run without a Docker engine; the others need one.
 LOCAL_JOBS = ("lint", "test", "data", "train")
 DOCKER_JOBS = ("docker",)
@@ -383,8 +384,9 @@ def test_every_action_but_checkout_has_a_stub_that_accepts_its_inputs(
                     unknown = set(step.get("with", {})) - set(stub["inputs"])
                     assert not unknown, f"{step['uses']}: stub lacks inputs {unknown}"
         used.update(uses.partition("@")[0] for uses in stubs)
-    # tests/test_e2e_sync.py runs the template-sync workflow with these stubs too.
-    used.update(u.partition("@")[0] for u in action_stubs(healthy / SYNC_WORKFLOW))
+    # tests/test_e2e_sync.py and test_e2e_monitor.py run these workflows with stubs too.
+    for other in (SYNC_WORKFLOW, MONITOR_WORKFLOW):
+        used.update(u.partition("@")[0] for u in action_stubs(healthy / other))
     on_disk = {p.parent.name.replace("__", "/") for p in STUBS.glob("*/action.yml")}
     assert used == on_disk, "a stub is missing or no longer used"
 

@@ -157,9 +157,16 @@ class GitlabCiLocal:
     ) -> PipelineRun:
         """Run ``jobs`` (and, with ``needs``, the jobs they need) with the shell executor.
 
-        ``variables`` are passed with ``--variable`` (they override predefined ones).
+        ``variables`` are CI/CD variables of the run; they override predefined ones.
         """
+        variables = variables or {}
+        given = [
+            arg for name, value in variables.items() for arg in ("--variable", f"{name}={value}")
+        ]
+        if variables:
+            given += ["--ignore-predefined-vars", ",".join(variables)]
         argv = self._argv(
+            *given,
             "--force-shell-executor",
             "--shell-isolation",
             "--concurrency",
@@ -171,7 +178,6 @@ class GitlabCiLocal:
             f"UV_CACHE_DIR={self.cache / 'uv'}",
             "--variable",
             f"PIP_CACHE_DIR={self.cache / 'pip'}",
-            *(arg for item in (variables or {}).items() for arg in ("--variable", "=".join(item))),
             *jobs,
             *(["--needs"] if needs else []),
         )

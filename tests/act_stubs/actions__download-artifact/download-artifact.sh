@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
-# Body of the download-artifact stub (see action.yml). Inputs arrive as NAME, DEST and
-# UNSUPPORTED; the test sets MLRIG_E2E_ARTIFACTS.
+# Body of the download-artifact stub (see action.yml). Inputs arrive as NAME, DEST,
+# RUN_ID, TOKEN and UNSUPPORTED; the test sets MLRIG_E2E_ARTIFACTS (and MLRIG_E2E_RUNS).
 set -euo pipefail
-# act 0.2.89 now and then misses the last line of a step that exits at once.
+# act 0.2.89 reads a step's output while the step runs and now and then missed
+# the last line of one that exited at once (flaky CI): give it a moment.
 fail() { echo "::error title=download-artifact stub::$*"; sleep 0.5; exit 1; }
-if [[ -n "${UNSUPPORTED// /}" ]]; then
-  fail "input(s) not implemented by the offline stub: $UNSUPPORTED"
+[[ -z "${UNSUPPORTED// /}" ]] || fail "input(s) not implemented by the offline stub: $UNSUPPORTED"
+[[ -n "$NAME" ]] || fail "the offline stub needs a name: downloading every artifact is not implemented"
+if [[ -n "$RUN_ID" ]]; then
+  [[ -n "$TOKEN" ]] || fail "run-id needs github-token (an artifact of another run)"
+  [[ -n "${MLRIG_E2E_RUNS:-}" ]] || fail "MLRIG_E2E_RUNS must name the directory of earlier runs"
+  source="$MLRIG_E2E_RUNS/$RUN_ID/$NAME"
+else
+  [[ -n "${MLRIG_E2E_ARTIFACTS:-}" ]] || fail "MLRIG_E2E_ARTIFACTS must name this run's artifacts"
+  source="$MLRIG_E2E_ARTIFACTS/$NAME"
 fi
-[[ -n "${MLRIG_E2E_ARTIFACTS:-}" ]] ||
-  fail "MLRIG_E2E_ARTIFACTS must name the directory that holds the artifacts"
-[[ -n "$NAME" ]] || fail "the stub needs the input name"
-source="$MLRIG_E2E_ARTIFACTS/$NAME"
 [[ -d "$source" ]] || fail "Unable to download artifact(s): Artifact not found for name: $NAME"
 mkdir -p "$DEST"
 cp -R "$source"/. "$DEST"/
 echo "download-path=$(cd "$DEST" && pwd)" >> "$GITHUB_OUTPUT"
-echo "download-artifact stub: artifact '$NAME' copied to $DEST"
+echo "download-artifact stub: artifact '$NAME'${RUN_ID:+ of run $RUN_ID} copied to $DEST"

@@ -45,13 +45,13 @@ _DISTRIBUTION: dict[str, tuple[float, float, float]] = {
 
 @dataclass
 class Dataset:
-    """Feature rows (in FEATURES order) and their 0/1 labels."""
+    """Feature rows (in FEATURES order) and their 0/1 labels (empty for unlabelled rows)."""
 
     X: list[list[float]]
     y: list[int]
 
     def __len__(self) -> int:
-        return len(self.y)
+        return len(self.X)
 
 
 class DataError(Exception):
@@ -126,11 +126,12 @@ def _parse_row(
     return problems, parsed
 
 
-def check_csv(path: Path) -> tuple[list[str], Dataset]:
+def check_csv(path: Path, *, require_label: bool = True) -> tuple[list[str], Dataset]:
     """Read and validate a dataset file.
 
     Returns the list of problems found (empty if the file is valid) and the rows that
-    parsed cleanly.
+    parsed cleanly. With `require_label` False a file without the label column is valid
+    too (new rows whose outcome is not known yet); its Dataset has no labels.
     """
     try:
         # utf-8-sig also accepts files saved with a byte-order mark (as Excel does).
@@ -142,8 +143,9 @@ def check_csv(path: Path) -> tuple[list[str], Dataset]:
         return [f"{path} is empty: expected a header row {','.join(COLUMNS)}"], Dataset([], [])
 
     header = [name.strip() for name in rows[0]]
-    missing = [name for name in COLUMNS if name not in header]
-    unexpected = [name for name in header if name not in COLUMNS]
+    columns = COLUMNS if require_label or LABEL in header else FEATURES
+    missing = [name for name in columns if name not in header]
+    unexpected = [name for name in header if name not in columns]
     problems: list[str] = []
     if missing:
         problems.append(f"missing column(s): {', '.join(missing)}")
@@ -164,11 +166,12 @@ def check_csv(path: Path) -> tuple[list[str], Dataset]:
         problems.extend(row_problems)
         if not row_problems:
             dataset.X.append([parsed[name] for name in FEATURES])
-            dataset.y.append(int(parsed[LABEL]))
+            if LABEL in parsed:
+                dataset.y.append(int(parsed[LABEL]))
 
     if n_rows < MIN_ROWS:
         problems.append(f"only {n_rows} data rows; at least {MIN_ROWS} are needed")
-    elif not problems and len(set(dataset.y)) < 2:
+    elif not problems and columns == COLUMNS and len(set(dataset.y)) < 2:
         problems.append(f"{LABEL!r} holds a single class; both 0 and 1 are needed")
     return problems, dataset
 
