@@ -125,7 +125,7 @@ def test_prompts_in_a_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(mlrig.cli, "_stdin_is_terminal", lambda: True)
     dest = tmp_path / "proj"
     # project name, description, python, provider, manager, framework (first a bad one),
-    # docker, gpu, schedule, metric, threshold
+    # docker, schedule, metric, threshold (no GPU runner: framework none has no GPU path)
     replies = [
         "",
         "My desc",
@@ -135,7 +135,6 @@ def test_prompts_in_a_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         "tensorflow",
         "none",
         "n",
-        "",
         "none",
         "f1",
         "0.7",
