@@ -32,6 +32,7 @@ from tests.conftest import make_answers
 WORKFLOW = Path(".github/workflows/ci.yml")
 GITLAB = Path(".gitlab-ci.yml")
 GPU_TESTS = Path("tests/test_gpu.py")
+PYTEST = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider"]
 # How the lock files pin torch's CPU-only build: a universal lock holds one entry for
 # macOS (PyTorch's index serves it without a local version) and one for the rest.
 UV_LOCK = """\
@@ -76,8 +77,12 @@ def _yaml(path: Path) -> dict[str, Any]:
     class Loader(yaml.SafeLoader):
         pass
 
-    Loader.add_constructor("!reference", lambda loader, node: loader.construct_sequence(node))
-    data = yaml.load(path.read_text(encoding="utf-8"), Loader=Loader)  # noqa: S506
+    def reference(loader: yaml.SafeLoader, node: yaml.Node) -> list[Any]:
+        assert isinstance(node, yaml.SequenceNode)
+        return loader.construct_sequence(node)
+
+    Loader.add_constructor("!reference", reference)
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=Loader)
     assert isinstance(data, dict)
     return data
 
@@ -216,7 +221,7 @@ def test_the_gitlab_gpu_job_runs_only_the_gpu_tests_and_a_training_run(
 def _cuda_install_script(project: Path, provider: str) -> str:
     if provider == "github":
         steps = _yaml(project / WORKFLOW)["jobs"]["gpu-test"]["steps"]
-        return next(s["run"] for s in steps if s["name"].startswith("Install the CUDA build"))
+        return str(next(s["run"] for s in steps if s["name"].startswith("Install the CUDA build")))
     return str(_yaml(project / GITLAB)["gpu-test"]["before_script"][1])
 
 
@@ -251,7 +256,9 @@ def test_the_gpu_job_installs_the_cuda_build_of_the_locked_torch_version(
     lock = "uv.lock" if manager == "uv" else "requirements-dev.lock"
     (project / lock).write_text(UV_LOCK if manager == "uv" else PIP_LOCK)
 
-    code, output, calls = _run_with_stubs(project, _cuda_install_script(project, provider), tmp_path)
+    code, output, calls = _run_with_stubs(
+        project, _cuda_install_script(project, provider), tmp_path
+    )
 
     assert code == 0, output
     assert f"{lock} pins torch 2.9.1: installing its CUDA build from PyPI" in output
@@ -283,7 +290,9 @@ def test_the_gpu_job_fails_when_the_lock_pins_no_single_torch(
     pins = "".join(f"torch=={version} \\\n    --hash=sha256:00\n" for version in locked)
     (project / "requirements-dev.lock").write_text("numpy==2.3.5 \\\n    --hash=sha256:11\n" + pins)
 
-    code, output, calls = _run_with_stubs(project, _cuda_install_script(project, provider), tmp_path)
+    code, output, calls = _run_with_stubs(
+        project, _cuda_install_script(project, provider), tmp_path
+    )
 
     assert code == 1
     assert f"requirements-dev.lock must pin exactly one torch version; found: {found}" in output
@@ -294,7 +303,7 @@ def test_the_gpu_job_fails_when_the_lock_pins_no_single_torch(
 
 # Just enough of torch for the starter to import, with no CUDA device: what torch reports
 # on a machine without a GPU (a real CPU-only torch cannot be installed offline here).
-_NO_CUDA_TORCH = '''\
+_NO_CUDA_TORCH = """\
 from types import SimpleNamespace
 
 __version__ = "2.9.1+cpu"
@@ -302,7 +311,7 @@ version = SimpleNamespace(cuda=None)
 cuda = SimpleNamespace(is_available=lambda: False, device_count=lambda: 0)
 device = Tensor = object
 nn = SimpleNamespace(Module=object)
-'''
+"""
 
 
 def _no_cuda_env(project: Path, tmp_path: Path) -> dict[str, str]:
@@ -351,8 +360,7 @@ def test_the_gpu_tests_are_collected_under_their_marker_and_skipped_without_cuda
     env = _no_cuda_env(project, tmp_path)
     proc = subprocess.run(
         # --strict-markers: the gpu marker is registered in pyproject.toml.
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--strict-markers"]
-        + ["-m", "gpu", "-rs", str(GPU_TESTS)],
+        [*PYTEST, "--strict-markers", "-m", "gpu", "-rs", str(GPU_TESTS)],
         cwd=project,
         capture_output=True,
         text=True,
@@ -367,8 +375,7 @@ def test_the_gpu_tests_are_collected_under_their_marker_and_skipped_without_cuda
     assert "2 skipped" in proc.stdout
 
     deselected = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-m", "not gpu"]
-        + ["--collect-only", "-q", str(GPU_TESTS)],
+        [*PYTEST, "-m", "not gpu", "--collect-only", "-q", str(GPU_TESTS)],
         cwd=project,
         capture_output=True,
         text=True,

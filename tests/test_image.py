@@ -90,7 +90,9 @@ def test_the_github_image_job_builds_from_the_train_jobs_artifact_and_smoke_test
     download = job["steps"][steps["Download the trained model"]]
     assert download["uses"].startswith("actions/download-artifact@")
     # The very artifact the train job uploads, into the build context's artifacts/.
-    upload = next(s for s in workflow["jobs"]["train"]["steps"] if "upload-artifact" in s.get("uses", ""))
+    upload = next(
+        s for s in workflow["jobs"]["train"]["steps"] if "upload-artifact" in s.get("uses", "")
+    )
     assert download["with"] == {"name": upload["with"]["name"], "path": "artifacts/"}
     build = job["steps"][steps["Build the image"]]
     assert build["with"]["load"] is True
@@ -98,7 +100,8 @@ def test_the_github_image_job_builds_from_the_train_jobs_artifact_and_smoke_test
     push = job["steps"][steps["Push the image (default branch and v* tags)"]]
     assert push["if"] == "env.PUBLISH == 'true'"
     order = [steps[name] for name in ("Download the trained model", "Build the image", SMOKE)]
-    assert order == sorted(order) and order[-1] < steps[push["name"]]
+    assert order == sorted(order)
+    assert order[-1] < steps[push["name"]]
 
 
 def test_the_gitlab_image_job_takes_the_train_jobs_artifacts_and_smoke_tests_before_pushing(
@@ -227,7 +230,15 @@ def trained(tmp_path: Path) -> Path:
     answers = make_answers(ci_provider="both", framework="none", python_version=PYTHON)
     new(project, answers=answers, template=builtin_template(), git=False)
     subprocess.run(
-        [sys.executable, "-m", "demo_model.train", "--data", "data/train.csv", "--out", "artifacts"],
+        [
+            sys.executable,
+            "-m",
+            "demo_model.train",
+            "--data",
+            "data/train.csv",
+            "--out",
+            "artifacts",
+        ],
         cwd=project,
         env={**os.environ, "PYTHONPATH": str(project / "src")},
         check=True,
@@ -313,7 +324,7 @@ def test_the_installed_entry_point_predicts_over_a_sample_csv(tmp_path: Path) ->
     records = json.loads(predicted.stdout)
     assert [record["row"] for record in records] == list(range(1, 31))
     labels = [int(line.rsplit(",", 1)[1]) for line in lines[1:]]
-    hits = sum(record["prediction"] == label for record, label in zip(records, labels))
+    hits = sum(record["prediction"] == label for record, label in zip(records, labels, strict=True))
     assert hits >= 24, records  # the starter model is about 94% accurate
 
     bin_dir = tmp_path / "bin"

@@ -435,9 +435,10 @@ def resolve_answers(
     A missing answer takes its default when ``use_defaults`` is true, is asked
     through ``ask(question, default)`` when a callback is given, and is an error
     otherwise; a question that does not apply to the answers before it (``gpu_runner``
-    for a framework with no GPU path) is never asked and takes its default. ``project_default`` is the default project name (the destination's
-    folder name). Raises :class:`InvalidInputError` naming every unknown key,
-    invalid value or missing answer.
+    for a framework with no GPU path) is never asked and takes its default.
+    ``project_default`` is the default project name (the destination's folder name).
+    Raises :class:`InvalidInputError` naming every unknown key, invalid value or missing
+    answer.
     """
     unknown = sorted(set(given) - set(_BY_NAME) - set(RECORDED))
     if unknown:
