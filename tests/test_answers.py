@@ -112,8 +112,9 @@ def test_ask_is_called_for_each_missing_answer() -> None:
         asked.append(question.name)  # type: ignore[attr-defined]
         return default
 
+    # pytorch: with a framework that has no GPU path gpu_runner is not asked (test_gpu.py).
     answers = resolve_answers(
-        {"framework": "none"}, project_default="proj", use_defaults=False, ask=ask
+        {"framework": "pytorch"}, project_default="proj", use_defaults=False, ask=ask
     )
     assert "framework" not in asked
     assert len(asked) == len([q for q in QUESTIONS if not q.advanced]) - 1

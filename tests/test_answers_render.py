@@ -29,7 +29,7 @@ def _ci(project: Path) -> dict[str, object]:
 def test_github_ci_names_no_branch_and_gates_every_job_on_the_default_branch(
     render: Callable[..., Path], docker: bool
 ) -> None:
-    project = render(ci_provider="github", docker=docker, gpu_runner="gpu")
+    project = render(ci_provider="github", docker=docker, framework="pytorch", gpu_runner="gpu")
     text = (project / WORKFLOW).read_text(encoding="utf-8")
     assert "main" not in text
     ci = _ci(project)

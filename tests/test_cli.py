@@ -125,7 +125,8 @@ def test_prompts_in_a_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(mlrig.cli._common, "stdin_is_terminal", lambda: True)
     dest = tmp_path / "proj"
     # project name, description, python, provider, manager, framework (first a bad one),
-    # docker, gpu, schedule, metric, threshold, data versioning
+    # docker, schedule, metric, threshold, data versioning (no GPU runner: framework none
+    # has no GPU path)
     replies = [
         "",
         "My desc",
@@ -135,7 +136,6 @@ def test_prompts_in_a_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         "tensorflow",
         "none",
         "n",
-        "",
         "none",
         "f1",
         "0.7",

@@ -178,6 +178,10 @@ def test_a_project_moved_to_another_machine_checks_and_updates_there(
     assert current.exit_code == 0, current.output
 
 
+#: The answers a change needs besides the defaults (only pytorch takes a GPU runner).
+NEEDS: dict[str, tuple[str, ...]] = {"gpu_runner": ("framework=pytorch",)}
+
+
 def _changes() -> list[tuple[str, str]]:
     return [(name, value) for name, values in OTHER_VALUES.items() for value in values]
 
@@ -193,8 +197,9 @@ def test_update_d_gives_what_new_gives_with_that_answer(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, value: str
 ) -> None:
     isolate(monkeypatch, tmp_path)
-    project = new_project(tmp_path / "updated")
-    expected = new_project(tmp_path / "new", f"{name}={value}")
+    needs = NEEDS.get(name, ())
+    project = new_project(tmp_path / "updated", *needs)
+    expected = new_project(tmp_path / "new", *needs, f"{name}={value}")
 
     result = run_cli("update", str(project), "-d", f"{name}={value}")
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from mlrig._secrets import Secret, secrets, start_secret_scan
+from mlrig.cli.doctor import render
 from mlrig.commands.doctor import doctor
 from tests.templaterepo import init_and_commit
 
@@ -122,4 +123,4 @@ def test_doctor_reports_a_tracked_env_file_without_its_value(tmp_path: Path) -> 
     assert finding.severity == "high"
     assert ".env:1" in finding.detail
     assert FAKE_VALUE not in json.dumps(report.as_dict())
-    assert FAKE_VALUE not in report.as_text()
+    assert FAKE_VALUE not in render(report)

@@ -36,7 +36,8 @@ CHOICES: dict[str, list[object]] = {
 }
 ROTATING: dict[str, list[object]] = {
     "python_version": ["3.10", "3.11", "3.12", "3.13", "3.14"],
-    "gpu_runner": ["none", "gpu-a100", "none"],
+    # Only pytorch has a GPU path; the other frameworks take 'none' (see _combinations).
+    "gpu_runner": ["gpu-a100", "none", "gpu.large_1"],
     "monitoring_schedule": ["0 6 * * 1", "none", "*/30 2 1-7 JAN,JUL MON-FRI"],
     # Period 4 (coprime with 3 and 5): half the combinations, and every value of every
     # other question appears both with and without DVC (pairwise), at no extra render.
@@ -50,6 +51,8 @@ def _combinations() -> list[dict[str, object]]:
         combo = dict(zip(CHOICES, values, strict=True))
         for key, options in ROTATING.items():
             combo[key] = options[index % len(options)]
+        if combo["framework"] != "pytorch":
+            combo["gpu_runner"] = "none"
         combos.append(combo)
     return combos
 

@@ -137,6 +137,9 @@ class Question:
 _PYTHON_VERSIONS = next(
     data.choices for data in _builtin.QUESTIONS if data.name == "python_version"
 )
+#: The frameworks whose starter has a GPU path (device code and GPU tests): the only
+#: ones that take a ``gpu_runner`` and get the GPU job.
+_GPU_FRAMEWORKS = ("pytorch",)
 
 
 def default_python(running: tuple[int, int] | None = None) -> str:
@@ -215,9 +218,11 @@ def resolve_answers(
 
     A missing answer takes its default when ``use_defaults`` is true, is asked
     through ``ask(question, default)`` when a callback is given, and is an error
-    otherwise. ``project_default`` is the default project name (the destination's
-    folder name). Raises :class:`InvalidInputError` naming every unknown key,
-    invalid value or missing answer.
+    otherwise; a question that does not apply to the answers before it (``gpu_runner``
+    for a framework with no GPU path) is never asked and takes its default.
+    ``project_default`` is the default project name (the destination's folder name).
+    Raises :class:`InvalidInputError` naming every unknown key, invalid value or missing
+    answer.
     """
     unknown = sorted(set(given) - set(_BY_NAME) - set(RECORDED))
     if unknown:
@@ -232,7 +237,7 @@ def resolve_answers(
         default = project_default if question.name == "project_name" else question.default
         if question.name in given:
             raw = given[question.name]
-        elif use_defaults or question.advanced:
+        elif use_defaults or question.advanced or not _applies(question.name, values):
             raw = default
         elif ask is not None:
             raw = ask(question, default)
@@ -248,7 +253,7 @@ def resolve_answers(
             values[name] = parse(given.get(name, ()))
         except ValueError as exc:
             problems.append(f"{name}: {exc}")
-    problems += _stage_problems(values)
+    problems += _stage_problems(values) + _gpu_problems(values)
     if not problems:
         problems += _shell_problems({name: str(values[name]) for name in COMMANDS})
     if problems:
@@ -299,6 +304,30 @@ def _stage_problems(values: Mapping[str, object]) -> list[str]:
             "starter's"
         )
     return problems
+
+
+def _applies(name: str, values: Mapping[str, object]) -> bool:
+    """Whether question ``name`` means anything given the answers so far (else not asked)."""
+    return name != "gpu_runner" or values.get("framework") in _GPU_FRAMEWORKS
+
+
+def _gpu_problems(values: Mapping[str, object]) -> list[str]:
+    """Why a ``gpu_runner`` other than 'none' cannot be taken, if it cannot."""
+    if values.get("gpu_runner", "none") == "none":
+        return []
+    fix = "set gpu_runner to 'none' (-d gpu_runner=none)"
+    if values.get("framework") not in _GPU_FRAMEWORKS:
+        return [
+            f"gpu_runner: the GPU job trains the PyTorch starter on the GPU; framework "
+            f"{values.get('framework')} has no GPU path, so there is no GPU job for it: "
+            f"{fix}, or choose framework=pytorch"
+        ]
+    if values.get("existing_repo") is True:
+        return [
+            "gpu_runner: the GPU job runs the starter project's GPU tests and training, "
+            f"which a repository mlrig did not create lacks: {fix} and keep your own GPU job"
+        ]
+    return []
 
 
 def monitoring_needs(values: Mapping[str, object]) -> list[str]:
