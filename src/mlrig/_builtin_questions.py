@@ -58,7 +58,7 @@ QUESTIONS: tuple[QuestionData, ...] = (
     QuestionData(
         "gpu_runner",
         "str",
-        "Label of a self-hosted GPU runner for a GPU test job, or 'none'",
+        "Label of a self-hosted GPU runner for the GPU job (tests and training on the GPU), or 'none'",
         "none",
         (),
     ),
