@@ -107,7 +107,9 @@ def test_every_job_that_reads_the_data_pulls_it_first_on_both_providers(
     assert train_steps.index(pull) < train_steps.index("Train (smoke run)")
     assert pull not in _steps(ci, "test") + _steps(ci, "lint")
     monitor_steps = _steps(project / ".github/workflows/monitor.yml", "monitor")
-    assert monitor_steps.index(pull) < monitor_steps.index("Evaluate the model on fresh data")
+    assert monitor_steps.index(pull) < monitor_steps.index(
+        "Monitor the published model on the newest data"
+    )
     step = next(
         s for s in yaml.safe_load(ci.read_text())["jobs"]["data"]["steps"] if s.get("name") == pull
     )
@@ -181,7 +183,7 @@ def test_the_template_matrix_renders_dvc_beside_every_value_of_every_other_quest
         for key, value in combo.items():
             seen.setdefault((key, str(value)), set()).add(combo["data_versioning"])
     lacking = [pair for pair, kinds in seen.items() if kinds != {"none", "dvc"}]
-    assert lacking == [("data_versioning", "none"), ("data_versioning", "dvc")]
+    assert lacking == [("data_versioning", "none"), ("data_versioning", "dvc")], lacking
 
 
 def test_plain_copier_refuses_dvc_for_an_existing_repository(tmp_path: Path) -> None:

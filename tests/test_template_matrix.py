@@ -53,6 +53,11 @@ def _combinations() -> list[dict[str, object]]:
             combo[key] = options[index % len(options)]
         if combo["framework"] != "pytorch":
             combo["gpu_runner"] = "none"
+        else:
+            # Only pytorch takes a runner: rotate over the pytorch combinations alone, so
+            # each label still meets both data_versioning values.
+            runners = ROTATING["gpu_runner"]
+            combo["gpu_runner"] = runners[(index // len(CHOICES["framework"])) % len(runners)]
         combos.append(combo)
     return combos
 
