@@ -558,8 +558,8 @@ def _adopt_then_update(
         (
             make_gitlab_local,
             ".gitlab-ci.yml",
-            "  timeout: 30m\n  script:\n{%- if train_command %}",
-            "  timeout: 45m\n  script:\n{%- if train_command %}",
+            "  timeout: 30m\n  script:\n{{- dvc_pull() }}\n{%- if train_command %}",
+            "  timeout: 45m\n  script:\n{{- dvc_pull() }}\n{%- if train_command %}",
         ),
     ],
     ids=["github", "gitlab"],
@@ -772,8 +772,8 @@ def test_every_gallery_repo_keeps_its_content_through_adopt_and_update(
         if github
         else (
             ".gitlab-ci.yml",
-            "  timeout: 30m\n  script:\n{%- if train_command %}",
-            "  timeout: 45m\n  script:\n{%- if train_command %}",
+            "  timeout: 30m\n  script:\n{{- dvc_pull() }}\n{%- if train_command %}",
+            "  timeout: 45m\n  script:\n{{- dvc_pull() }}\n{%- if train_command %}",
         )
     )
     _, result = _adopt_then_update(tmp_path, repo, pipeline, old, new_text, _overrides(name))
@@ -934,8 +934,8 @@ def test_update_after_adopt_never_touches_what_adopt_left_alone(
     else:
         repo = make_gitlab_local(tmp_path)
         pipeline, name = ".gitlab-ci.yml", ".gitlab-ci.yml"
-        old = "  timeout: 30m\n  script:\n{%- if train_command %}"
-        new_text = "  timeout: 45m\n  script:\n{%- if train_command %}"
+        old = "  timeout: 30m\n  script:\n{{- dvc_pull() }}\n{%- if train_command %}"
+        new_text = "  timeout: 45m\n  script:\n{{- dvc_pull() }}\n{%- if train_command %}"
         # mlrig's lint job (the user has their own lint) changes.
         more = (
             (
