@@ -67,6 +67,25 @@ def test_validator_rejection_is_skipped_not_failed(tmp_path: Path) -> None:
     assert result.ok
 
 
+def test_a_default_the_validator_rejects_skips_that_combination(tmp_path: Path) -> None:
+    # A later, unasked question whose default is valid only in some combinations.
+    questions = QUESTIONS + (
+        "image:\n"
+        "  type: str\n"
+        '  default: ""\n'
+        "  validator: \"{% if docker and not image %}name the image{% endif %}\"\n"
+    )
+    root = house_template(tmp_path / "house", questions=questions)
+    matrix = tmp_path / "matrix.yml"
+    matrix.write_text("ci: [none]\n")
+
+    result = template_test(root, matrix=matrix)
+
+    assert _status(result) == {"none-docker": "skipped", "none-nodocker": "pass"}
+    skipped = next(c for c in result.combinations if c.status == "skipped")
+    assert "name the image" in skipped.reason
+
+
 def test_matrix_file_replaces_the_enumeration(tmp_path: Path) -> None:
     root = house_template(tmp_path / "house")
     matrix = tmp_path / "matrix.yml"

@@ -295,7 +295,10 @@ def _enumerate(
             try:
                 default = question.default()
             except ValueError:
-                default = MISSING  # a rejected default is reported by _check
+                # The combination so far makes the template's validator reject this
+                # default: _check reports the combination as skipped, with the reason.
+                yield from walk(index + 1, answers, varied)
+                return
             if default is MISSING and question.applies():
                 raise InvalidInputError(
                     f"question {name} has no default; give its values in a --matrix file"
