@@ -549,7 +549,12 @@ def test_gitlab_ci_local_accepts_the_rendered_pipeline(
     assert listed.returncode == 0, listed.stdout + listed.stderr
     names = {job["name"] for job in json.loads(listed.stdout)}
     optional = {"docker-build": docker, "gpu-test": gpu, "monitor": monitor}
-    expected = {*LOCAL_JOBS, "template-sync", *(job for job, on in optional.items() if on)}
+    expected = {
+        *LOCAL_JOBS,
+        "mr-note",
+        "template-sync",
+        *(job for job, on in optional.items() if on),
+    }
     assert names == expected
 
     preview = gitlab_ci_local.inspect(project, "--preview")
@@ -562,18 +567,22 @@ def test_gitlab_ci_local_accepts_the_rendered_pipeline(
     # a job needs runs in the same pipeline.
     pipelines = {
         "push": [],
+        "merge_request": ["CI_PIPELINE_SOURCE=merge_request_event"],
         "schedule": ["CI_PIPELINE_SOURCE=schedule"],
         "template-sync": ["CI_PIPELINE_SOURCE=schedule", "SCHEDULE_TASK=template-sync"],
     }
+    push = {
+        "lint": [],
+        "test": [],
+        "data": [],
+        "train": ["data"],
+        **({"gpu-test": []} if gpu else {}),
+        **({"docker-build": ["lint", "test", "data", "train"]} if docker else {}),
+    }
     runs = {
-        "push": {
-            "lint": [],
-            "test": [],
-            "data": [],
-            "train": ["data"],
-            **({"gpu-test": []} if gpu else {}),
-            **({"docker-build": ["lint", "test", "data", "train"]} if docker else {}),
-        },
+        "push": push,
+        # The gate's verdict note is posted only on a merge request.
+        "merge_request": {**push, "mr-note": ["train"]},
         "schedule": {"monitor": []} if monitor else {},
         "template-sync": {"template-sync": []},
     }

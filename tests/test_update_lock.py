@@ -1,5 +1,7 @@
 """``mlrig update`` adds the dependency lock that template v0.4.0's pipelines install.
 
+The update goes to the newest built-in version, which has installed from that lock since.
+
 A starter project made from template v0.3.0 has no lock; after the update its CI runs
 ``uv sync --locked`` (or ``pip install --require-hashes``), so the update writes the
 lock or says plainly that it could not. The quick tests never contact a package
@@ -18,6 +20,7 @@ import pytest
 
 from mlrig import _lock, new
 from mlrig._lock import PIP_DEV_LOCK, PIP_LOCK, UV_LOCK, lock_commands
+from mlrig._version import __version__
 from mlrig.answers import default_python
 from mlrig.commands.fleet import fleet_update
 from mlrig.templates import builtin_bundle
@@ -25,6 +28,7 @@ from tests.conftest import locking, make_answers, run_cli
 from tests.templaterepo import git, status
 
 OLD = "v0.3.0"
+NEWEST = f"v{__version__}"
 LOCKS = (UV_LOCK, PIP_LOCK, PIP_DEV_LOCK)
 
 
@@ -82,7 +86,7 @@ def test_without_uv_the_update_succeeds_and_the_warning_names_the_command(
     assert report["applied"] is True
     assert report["lock_problem"] == problem
     assert not any((project / name).exists() for name in LOCKS)
-    assert "_commit: v0.4.0" in (project / ".copier-answers.yml").read_text()
+    assert f"_commit: {NEWEST}" in (project / ".copier-answers.yml").read_text()
 
 
 def test_an_existing_repository_gets_no_lock_and_no_warning(
@@ -97,7 +101,7 @@ def test_an_existing_repository_gets_no_lock_and_no_warning(
     with locking():
         result = run_cli("update", str(project))
     assert result.exit_code == 0, result.output
-    assert "v0.3.0 -> v0.4.0" in result.stdout
+    assert f"{OLD} -> {NEWEST}" in result.stdout
     assert "warning" not in result.stderr
     assert not log.exists()
     assert not any((project / name).exists() for name in LOCKS)
