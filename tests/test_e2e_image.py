@@ -116,9 +116,10 @@ def test_the_smoke_step_fails_when_the_train_job_passes_on_no_model(
         tmp_path / "demo-model", {"framework": "none", "package_manager": "pip"}, lock=True
     )
     ci = project / ".gitlab-ci.yml"
-    kept = "    paths:\n      - artifacts/metrics.json\n"
+    # The sample the smoke step predicts on stays; the model is left behind.
+    kept = "    paths:\n      - artifacts/metrics.json\n      - artifacts/sample.csv\n"
     ci.write_text(ci.read_text().replace("    paths:\n      - artifacts/\n", kept, 1))
-    git(project, "commit", "--quiet", "--all", "--message", "Keep only the metrics")
+    git(project, "commit", "--quiet", "--all", "--message", "Leave the model behind")
     _without_dind(project)
     venv_bin = jobs_venv(tmp_path / "jobs-venv")
     log = tmp_path / "docker.log"

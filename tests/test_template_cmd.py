@@ -73,7 +73,7 @@ def test_a_default_the_validator_rejects_skips_that_combination(tmp_path: Path) 
         "image:\n"
         "  type: str\n"
         '  default: ""\n'
-        "  validator: \"{% if docker and not image %}name the image{% endif %}\"\n"
+        '  validator: "{% if docker and not image %}name the image{% endif %}"\n'
     )
     root = house_template(tmp_path / "house", questions=questions)
     matrix = tmp_path / "matrix.yml"
