@@ -339,13 +339,13 @@ def test_a_dead_worker_process_is_an_error_not_a_crash(tmp_path: Path) -> None:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    from mlrig.commands.fleet import _run
+    from mlrig.commands._fleet_pool import run_all
 
     paths = [tmp_path / name for name in ("a", "b", "c")]
     seen: list[RepoStatus] = []
     spawn = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
-        results = _run(pool, 1, _die, paths, seen.append, "update")
+        results = run_all(pool, 1, _die, paths, seen.append, "update")
     assert [r.repo for r in results] == paths
     assert {r.status for r in results} == {"error"}
     assert "worker process died" in results[0].message

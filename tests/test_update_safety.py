@@ -247,6 +247,7 @@ RUNNER = textwrap.dedent(
     """
     import os, sys, time
     from pathlib import Path
+    import mlrig.commands._update_write as last_step
     import mlrig.commands.update as up
     from mlrig.cli import main
 
@@ -267,7 +268,8 @@ RUNNER = textwrap.dedent(
         return wrapper
 
     after = 1 if point == "_replace" else 0
-    setattr(up, point, pausing(getattr(up, point), after))
+    module = up if hasattr(up, point) else last_step
+    setattr(module, point, pausing(getattr(module, point), after))
     sys.exit(main(sys.argv[3:]))
     """
 )
