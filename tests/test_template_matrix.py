@@ -7,13 +7,18 @@ value is covered without multiplying the matrix. Every combination of the choice
 is valid for a new project. The existing-repository mode (``existing_repo``, what adopt renders)
 has its own matrix, filtered by the answers model: a combination it refuses (a
 monitoring schedule without an evaluate command and metrics file) is not rendered.
+
+Every combination runs in the full suite; the quick loop (``-m "not slow"``) runs a
+covering subset: every pair of values of the multiplied questions (and of data
+versioning), and every value of each rotating one, in at least one combination. The
+rest carry the slow mark; a test below checks that the subset covers every pair.
 """
 
 from __future__ import annotations
 
 import itertools
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import pytest
@@ -45,6 +50,45 @@ ROTATING: dict[str, list[object]] = {
 }
 
 
+#: The quick subset has every pair of values of these questions, and every value of
+#: the rotating ones.
+PAIRED = [*CHOICES, "data_versioning"]
+
+
+def _covered(
+    combo: dict[str, object], paired: Sequence[str], single: Iterable[str]
+) -> set[tuple[tuple[str, object], ...]]:
+    """The value pairs of the ``paired`` questions and the single values of ``single``."""
+    pairs = {((a, combo[a]), (b, combo[b])) for a, b in itertools.combinations(paired, 2)}
+    return pairs | {((key, combo[key]),) for key in single}
+
+
+def _covering(
+    combos: list[dict[str, object]], paired: Sequence[str], single: Iterable[str]
+) -> set[int]:
+    """Indexes of a subset of ``combos`` that covers all they cover between them (greedy,
+    deterministic: each step takes the first combination that covers most of the rest)."""
+    single = list(single)
+    covers = [_covered(combo, paired, single) for combo in combos]
+    left = set().union(*covers)
+    chosen: set[int] = set()
+    while left:
+        best = max(range(len(combos)), key=lambda i: (len(covers[i] & left), -i))
+        chosen.add(best)
+        left -= covers[best]
+    return chosen
+
+
+def _params(
+    combos: list[dict[str, object]], quick: set[int], name: Callable[[dict[str, object]], str]
+) -> list[object]:
+    """Every combination; those outside the quick subset are slow."""
+    return [
+        pytest.param(combo, id=name(combo), marks=() if i in quick else pytest.mark.slow)
+        for i, combo in enumerate(combos)
+    ]
+
+
 def _combinations() -> list[dict[str, object]]:
     combos = []
     for index, values in enumerate(itertools.product(*CHOICES.values())):
@@ -74,9 +118,10 @@ def _id(combo: dict[str, object]) -> str:
 
 
 COMBINATIONS = _combinations()
+QUICK = _covering(COMBINATIONS, PAIRED, ROTATING)
 
 
-@pytest.mark.parametrize("answers", COMBINATIONS, ids=[_id(c) for c in COMBINATIONS])
+@pytest.mark.parametrize("answers", _params(COMBINATIONS, QUICK, _id))
 def test_combination_renders_clean(render: Callable[..., Path], answers: dict[str, object]) -> None:
     project = render(**answers)
     findings = validate_tree(project)
@@ -136,6 +181,7 @@ EXISTING_ROTATING: dict[str, list[object]] = {
     "evaluate_command": ["python -m churn.evaluate --out reports/metrics.json", "none"],
     "template_sync": [True, True, False],
 }
+EXISTING_PAIRED = list(EXISTING_CHOICES)
 
 
 def _existing_combinations() -> list[dict[str, object]]:
@@ -171,9 +217,11 @@ def _existing_id(combo: dict[str, object]) -> str:
 
 
 EXISTING = _existing_combinations()
+# data_command alternates with the index, as the rotating questions do.
+EXISTING_QUICK = _covering(EXISTING, EXISTING_PAIRED, [*EXISTING_ROTATING, "data_command"])
 
 
-@pytest.mark.parametrize("answers", EXISTING, ids=[_existing_id(c) for c in EXISTING])
+@pytest.mark.parametrize("answers", _params(EXISTING, EXISTING_QUICK, _existing_id))
 def test_existing_repo_combination_renders_only_pipelines_and_validates(
     render: Callable[..., Path], answers: dict[str, object]
 ) -> None:
@@ -222,3 +270,37 @@ def test_existing_repo_combination_renders_only_pipelines_and_validates(
         assert ("activate-environment: true" in ci) is uv
     if gitlab:
         assert ("- . .venv/bin/activate" in (project / ".gitlab-ci.yml").read_text()) is uv
+
+
+def _uncovered(
+    quick: list[dict[str, object]], values: dict[str, list[object]], paired: Sequence[str]
+) -> list[str]:
+    """The pairs of ``values`` (each question's possible values) no quick combination has."""
+    missing = []
+    for a, b in itertools.combinations(paired, 2):
+        for pair in itertools.product(dict.fromkeys(values[a]), dict.fromkeys(values[b])):
+            if not any((c[a], c[b]) == pair for c in quick):
+                missing.append(f"{a}={pair[0]} with {b}={pair[1]}")
+    return missing
+
+
+def test_the_quick_subset_covers_every_pair_and_the_suite_every_combination() -> None:
+    assert len(COMBINATIONS) == len(list(itertools.product(*CHOICES.values())))
+    quick = [COMBINATIONS[i] for i in sorted(QUICK)]
+    values = {**CHOICES, **ROTATING}
+    assert _uncovered(quick, values, PAIRED) == []
+    for key, options in ROTATING.items():
+        assert {c[key] for c in quick} == set(options), key
+    # Existing-repository mode: the pairs a combination the answers model accepts can have.
+    existing = [EXISTING[i] for i in sorted(EXISTING_QUICK)]
+    accepted = {
+        (a, b): {(c[a], c[b]) for c in EXISTING}
+        for a, b in itertools.combinations(EXISTING_PAIRED, 2)
+    }
+    for (a, b), pairs in accepted.items():
+        assert {(c[a], c[b]) for c in existing} == pairs, (a, b)
+    for key, options in EXISTING_ROTATING.items():
+        assert {c[key] for c in existing} == set(options), key
+    # The quick loop stays a small part of the matrix it stands for.
+    assert len(quick) <= 12
+    assert len(existing) <= 10
