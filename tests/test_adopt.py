@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from click.testing import Result
 
 from mlrig import Answers, new
 from mlrig.commands.adopt import add as adopt_add
@@ -667,6 +668,9 @@ def test_add_refuses_a_repo_linked_to_another_template(tmp_path: Path) -> None:
 
 
 def gitlab_ci_local_list(repo: Path) -> subprocess.CompletedProcess[str]:
+    """gitlab-ci-local's job listing of ``repo``; fails (never skips) when it is missing."""
+    if not GITLAB_CI_LOCAL.is_file():
+        pytest.fail(f"{GITLAB_CI_LOCAL} is missing: run `npm ci` in the repository root")
     proc = subprocess.run(
         [str(GITLAB_CI_LOCAL), "--list-json"],
         cwd=repo,
@@ -679,7 +683,8 @@ def gitlab_ci_local_list(repo: Path) -> subprocess.CompletedProcess[str]:
     return proc
 
 
-def test_gitlab_ci_local_rejects_the_stage_order_adopt_warns_about(tmp_path: Path) -> None:
+def _adopt_build_before_test(tmp_path: Path) -> tuple[Path, Result]:
+    """A GitLab repository whose build stage comes before test, adopted with an image."""
     repo = tmp_path / "repo"
     repo.mkdir()
     git(repo, "init", "--quiet", "--initial-branch=main")
@@ -688,11 +693,21 @@ def test_gitlab_ci_local_rejects_the_stage_order_adopt_warns_about(tmp_path: Pat
     )
     (repo / "Dockerfile").write_text("FROM python:3.12-slim\n")
     commit_project(repo, "init")
+    return repo, run_cli("adopt", str(repo), "-d", "test_command=pytest")
 
-    result = run_cli("adopt", str(repo), "-d", "test_command=pytest")
+
+def test_adopt_warns_about_a_stage_order_gitlab_refuses(tmp_path: Path) -> None:
+    _, result = _adopt_build_before_test(tmp_path)
 
     assert result.exit_code == 1
     assert "[merge] .gitlab-ci.yml: `docker-build` (stage build) needs `test`" in result.stderr
+
+
+@pytest.mark.slow
+def test_gitlab_ci_local_rejects_the_stage_order_adopt_warns_about(tmp_path: Path) -> None:
+    repo, result = _adopt_build_before_test(tmp_path)
+
+    assert result.exit_code == 1
     proc = gitlab_ci_local_list(repo)
     assert proc.returncode != 0
     assert "is in a future stage" in proc.stdout + proc.stderr
@@ -1030,9 +1045,21 @@ def test_gitlab_monitoring_and_sync_wait_until_every_user_job_skips_schedules(
     commit_project(synced, "adopt mlrig")
     again = {item.stage: item for item in adopt_add("ci", synced, preview=True).left_out}
     assert again["monitoring"].reason == "no evaluate_command or metrics_file"
-    proc = gitlab_ci_local_list(safe) if GITLAB_CI_LOCAL.exists() else None
-    if proc is not None:
-        assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.slow
+def test_gitlab_ci_local_accepts_the_schedule_jobs_adopt_adds(tmp_path: Path) -> None:
+    repo = _gitlab_repo(tmp_path, _SKIPS_SCHEDULES)
+    overrides = {"metrics_file": "metrics.json", "evaluate_command": "make evaluate"}
+    overrides |= {"train_command": "make train", "monitoring_schedule": "0 6 * * 1"}
+    result = adopt(repo, overrides=overrides)
+    action = next(f for f in result.files if f.path == ".gitlab-ci.yml")
+    assert {"monitor", "template-sync"} <= set(action.added_jobs)
+
+    proc = gitlab_ci_local_list(repo)
+
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert '"name":"monitor"' in proc.stdout.replace(" ", "")
 
 
 def test_github_scheduled_workflows_are_never_merged_into_the_users(tmp_path: Path) -> None:

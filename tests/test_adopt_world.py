@@ -14,7 +14,7 @@ For every gallery repository, as a user would check it after ``mlrig adopt``:
   it on; the expected jobs are there;
 - no job mlrig adds runs a deploy or cleanup line (ssh, scp, rm -rf ...);
 - a scheduled pipeline runs no user job (GitLab: gitlab-ci-local's listing of a
-  ``schedule`` pipeline, e2e; GitHub: a workflow mlrig gives a schedule holds only
+  ``schedule`` pipeline, e2e and slow; GitHub: a workflow mlrig gives a schedule holds only
   mlrig's jobs);
 - the next template release applied with ``mlrig update`` changes no pre-existing
   file (slow);
@@ -343,6 +343,7 @@ def test_a_github_schedule_mlrig_adds_runs_only_mlrig_jobs(
 
 
 @pytest.mark.e2e
+@pytest.mark.slow
 @pytest.mark.parametrize("name", [n for n in NAMES if REPOS[n].provider == "gitlab"])
 def test_a_scheduled_gitlab_pipeline_lists_no_user_job(
     adopted: Callable[[str], Adopted], gitlab_ci_local: GitlabCiLocal, name: str
