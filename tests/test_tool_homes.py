@@ -1,5 +1,5 @@
 """One home per outside tool: git runs only from mlrig._git, YAML only goes through
-mlrig._yaml, copier is called only from mlrig._copier.
+mlrig._yaml, copier is called only from mlrig._copier and mlrig._copier_questions.
 
 Each check reads the source's syntax tree (so comments and messages that mention
 git or YAML do not count), and is fed a known-bad snippet of every form it looks
@@ -180,6 +180,8 @@ def test_the_yaml_check_lets_its_own_home_be_imported() -> None:
 # A second module calling copier is how copier's private API, its error mapping and
 # its rules once spread over six modules.
 COPIER_MODULES = ("copier", "plumbum")
+#: The home of copier, by kind of knowledge: rendering, updating and trust; the questionnaire.
+COPIER_HOME = ("_copier.py", "_copier_questions.py")
 
 
 def _imported(path: Path) -> set[str]:
@@ -193,18 +195,45 @@ def _imported(path: Path) -> set[str]:
     return found
 
 
-def test_nothing_outside_copier_home_imports_copier() -> None:
-    offenders = sorted(
-        path.relative_to(SRC).as_posix()
-        for path in SRC.rglob("*.py")
-        if path.name != "_copier.py" and _imported(path) & set(COPIER_MODULES)
+def copier_importers(root: Path) -> list[str]:
+    """The modules under ``root`` outside copier's home that import copier or plumbum."""
+    return sorted(
+        path.relative_to(root).as_posix()
+        for path in root.rglob("*.py")
+        if path.relative_to(root).as_posix() not in COPIER_HOME
+        and _imported(path) & set(COPIER_MODULES)
     )
-    assert offenders == [], f"import copier only in src/mlrig/_copier.py: {offenders}"
+
+
+def test_nothing_outside_copier_home_imports_copier() -> None:
+    assert copier_importers(SRC) == [], f"import copier only in {', '.join(COPIER_HOME)}"
 
 
 def test_the_home_is_where_copier_is_imported() -> None:
-    """The control case: the scan sees copier's imports inside functions."""
-    assert set(COPIER_MODULES) <= _imported(SRC / "_copier.py")
+    """The control case: the scan sees copier's imports inside functions, in each module."""
+    for module in COPIER_HOME:
+        assert set(COPIER_MODULES) <= _imported(SRC / module), module
+
+
+def test_the_copier_check_catches_an_import_beside_the_home(tmp_path: Path) -> None:
+    """Only the two home modules may import copier: not a third ``_copier_*`` module, nor
+    a module of the same name in a subpackage."""
+    tree = {
+        "_copier.py": "from copier import run_copy\n",
+        "_copier_questions.py": "def f() -> None:\n    from copier._main import Worker\n",
+        "_copier_extra.py": "import copier\n",
+        "commands/_copier.py": "from plumbum import ProcessExecutionError\n",
+        "commands/new.py": "def f() -> None:\n    import copier.errors\n",
+        "commands/update.py": "from mlrig import _copier\nfrom mlrig._copier import copy\n",
+    }
+    for name, text in tree.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    assert copier_importers(tmp_path) == [
+        "_copier_extra.py",
+        "commands/_copier.py",
+        "commands/new.py",
+    ]
 
 
 def test_starting_the_cli_does_not_import_copier() -> None:

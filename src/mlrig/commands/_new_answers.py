@@ -1,7 +1,8 @@
 """The answers of ``mlrig new``: config presets, and a custom template's questions.
 
 The built-in template's answers are the model in :mod:`mlrig.answers`; a custom
-template's questions are decided by copier's own questionnaire (:mod:`mlrig._copier`).
+template's questions are decided by copier's own questionnaire
+(:mod:`mlrig._copier_questions`).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import tempfile
 from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 
-from mlrig._copier import MISSING, question_errors, questionnaire
+from mlrig._copier_questions import MISSING, question_errors, questionnaire
 from mlrig.answers import QUESTIONS
 from mlrig.config import Config
 from mlrig.errors import InvalidInputError

@@ -1,7 +1,7 @@
 """``mlrig template test``: render every answer combination of a template and validate each.
 
 The combinations are enumerated with copier's own question handling
-(:class:`mlrig._copier.Questionnaire`): choice and
+(:class:`mlrig._copier_questions.Questionnaire`): choice and
 yes/no questions are multiplied, a question whose ``when`` is false for a
 combination is not asked there and so not multiplied, free-form questions take
 their defaults. A combination that the template's validators reject (or that picks
@@ -35,7 +35,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 from mlrig import _copier
-from mlrig._copier import MISSING, Questionnaire, QuestionView
+from mlrig._copier_questions import (
+    MISSING,
+    Questionnaire,
+    QuestionView,
+    question_errors,
+    questionnaire,
+)
 from mlrig._git import git
 from mlrig.errors import EnvironmentProblem, InvalidInputError, MlrigError
 from mlrig.template_info import check_trust, inspect_template
@@ -185,7 +191,7 @@ def template_test(
                 f"matrix file {matrix} names unknown questions: {', '.join(unknown)}; "
                 f"the template asks: {', '.join(worker.names) or 'nothing'}"
             )
-        with _copier.question_errors(str(spec)):
+        with question_errors(str(spec)):
             plan = [_check(worker, varied) for varied in _enumerate(worker, wanted, matrix)]
         if all(planned.reason for planned in plan):
             raise InvalidInputError(
@@ -236,7 +242,7 @@ def _worker(spec: TemplateSpec, dst: Path, trust: bool) -> Iterator[Questionnair
     head = spec.ref == "HEAD"
     info = inspect_template(TemplateSpec(spec.url, _head_commit(spec.url)) if head else spec)
     check_trust(spec, trusted=trust, info=info)
-    with _copier.questionnaire(
+    with questionnaire(
         spec.url, "HEAD" if head else info.render_ref, dst, unsafe=trust, label=str(spec)
     ) as worker:
         yield worker
