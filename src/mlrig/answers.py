@@ -10,10 +10,6 @@ prompt; :func:`resolve_answers` is the single boundary that turns them into an
 
 from __future__ import annotations
 
-import os
-import re
-import shutil
-import subprocess
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
@@ -22,6 +18,7 @@ from typing import Any, Literal, cast
 
 from mlrig import _answer_rules as rules
 from mlrig import _builtin_questions as _builtin
+from mlrig._bash import syntax_errors
 from mlrig.errors import EnvironmentProblem, InvalidInputError
 
 __all__ = [
@@ -348,30 +345,17 @@ def _shell_problems(commands: Mapping[str, str]) -> list[str]:
     given = {name: text for name, text in commands.items() if text not in ("", "none")}
     if not given:
         return []
-    bash = shutil.which("bash")
-    if bash is None:
+    errors = syntax_errors(given.values())
+    if errors is None:
         raise EnvironmentProblem(
-            "bash is not installed; mlrig checks the stage commands with `bash -n` before "
-            "writing them: install bash, then retry"
+            "bash is not installed (or could not run); mlrig checks the stage commands with "
+            "`bash -n` before writing them: install bash, then retry"
         )
-    # One bash reads the commands as arguments and parses each without running it.
-    driver = 'for c in "$@"; do bash -n -c "$c" 2>&1 | head -n 1 | tr -d "\\n"; echo; done'
-    proc = subprocess.run(
-        [bash, "-c", driver, "bash", *given.values()],
-        capture_output=True,
-        text=True,
-        check=False,
-        stdin=subprocess.DEVNULL,
-        env={"PATH": os.environ.get("PATH", ""), "LC_ALL": "C"},
-    )
-    verdicts = proc.stdout.split("\n")
-    problems = []
-    for index, name in enumerate(given):
-        error = verdicts[index].strip() if index < len(verdicts) else "bash could not check it"
-        if error:
-            detail = re.sub(r"^bash: -c: ", "", error)
-            problems.append(f"{name}: not valid shell (bash -n: {detail})")
-    return problems
+    return [
+        f"{name}: not valid shell (bash -n: {errors[text] or 'syntax error'})"
+        for name, text in given.items()
+        if errors[text] is not None
+    ]
 
 
 def load_shared_answers(path: Path, *, project_name: str) -> dict[str, object]:

@@ -24,6 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mlrig._record import ANSWERS_FILE
 from mlrig._validators import (
     GITLAB,
     WORKFLOW,
@@ -53,7 +54,6 @@ __all__ = [
 
 # A Jinja tag or expression that survived rendering; GitHub's ${{ }} is not one.
 _LEFTOVER_JINJA = re.compile(r"\{%-?\s|\s-?%\}|(?<![$\w{])\{\{-?\s*[A-Za-z_]")
-_ANSWERS_FILE = ".copier-answers.yml"
 _POSITION = re.compile(r":\d+(?::\d+)?:")
 # Where a relative path starts in a message: not inside a word or path, or after "://".
 _PATH_START = r"(?:(?<=://)|(?<![\w./-]))"
@@ -405,7 +405,7 @@ def _leftover_jinja(root: Path, files: Sequence[str], user_text: Sequence[str]) 
         if name.endswith(".jinja")
     ]
     for name in files:
-        if name == _ANSWERS_FILE:
+        if name == ANSWERS_FILE:
             continue
         try:
             text = (root / name).read_text(encoding="utf-8")

@@ -4,9 +4,9 @@ segment runs, and ``bash -n`` (parse only) for many texts in one process."""
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 from collections.abc import Iterable
+
+from mlrig._bash import syntax_errors
 
 
 def _logical_lines(text: str) -> list[tuple[int, str]]:
@@ -90,29 +90,8 @@ def bash_valid(texts: Iterable[str]) -> dict[str, bool]:
     """
     unique = list(dict.fromkeys(texts))
     verdicts = {text: True for text in unique if _PLAIN.fullmatch(text)}
-    unique = [text for text in unique if text not in verdicts]
-    bash = shutil.which("bash")
-    if not unique or bash is None:
-        return {**verdicts, **{text: True for text in unique}}
-    script = (
-        'while IFS= read -r -d "" c; do '
-        'if bash -n -c "$c" 2>/dev/null; then printf 1; else printf 0; fi; done'
-    )
-    try:
-        proc = subprocess.run(
-            [bash, "--noprofile", "--norc", "-c", script],
-            input="".join(f"{text}\0" for text in unique),
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=30,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return {**verdicts, **{text: True for text in unique}}
-    output = proc.stdout.strip()
-    if len(output) != len(unique):
-        return {**verdicts, **{text: True for text in unique}}
-    return {**verdicts, **{text: out == "1" for text, out in zip(unique, output, strict=True)}}
+    errors = syntax_errors(text for text in unique if text not in verdicts) or {}
+    return {text: verdicts.get(text, errors.get(text) is None) for text in unique}
 
 
 # Words that only wrap the real command; the value is how many arguments follow them.

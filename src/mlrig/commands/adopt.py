@@ -32,7 +32,7 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from mlrig._git import refuse_in_progress, refuse_uncommitted, run_git
+from mlrig._git import refuse_in_progress, refuse_uncommitted, toplevel
 from mlrig._infer import Inference, infer
 from mlrig._progress import Progress, silent
 from mlrig._record import ANSWERS_FILE, read_record
@@ -300,13 +300,9 @@ def _check_repo(dest: Path) -> Path:
     project = Path(os.path.abspath(dest))
     if not project.is_dir():
         raise InvalidInputError(f"{project} is not a directory; give the repository's path")
-    top = run_git(project, "rev-parse", "--show-toplevel", check=False)
-    if not top:
-        raise InvalidInputError(
-            f"{project} is not in a git repository; mlrig merges into tracked files so that "
-            "every change can be reviewed and undone: run `git init && git add -A && "
-            "git commit -m init` first"
-        )
+    top = toplevel(
+        project, "mlrig merges into tracked files so that every change can be reviewed and undone"
+    )
     if Path(os.path.realpath(top)) != Path(os.path.realpath(project)):
         raise InvalidInputError(
             f"{project} is inside the git repository {top}; CI providers read pipelines only "
