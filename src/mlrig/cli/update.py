@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     metavar="FILE",
     help="For the template-sync job: when the update changes files, write FILE with the "
     "pull/merge request to open (title on line 1, an empty line, then the Markdown body "
-    "listing the conflicts to resolve); when it changes nothing, remove FILE. "
+    "listing the conflicts to resolve); when it changes nothing or fails, remove FILE. "
     "Not with --preview.",
 )
 @json_option
@@ -89,7 +89,7 @@ def update(
     opens a pull or merge request from it: FILE's line 1 is the title (ending in
     "(conflicts to resolve in N files)" when conflicts are left), line 2 is empty,
     the rest is the Markdown body. FILE is written only when the update changed
-    files; otherwise, and on any error, it does not exist afterwards.
+    files; when it changes nothing or fails, FILE is removed.
     """
     from mlrig.commands._template_choice import project_trusted
     from mlrig.commands._update_summary import request_text
@@ -148,9 +148,11 @@ def update(
 
 
 def _remove_stale(summary: Path) -> None:
-    """Remove the summary of an earlier run, before this one can fail: a stale text
-    must never open a request. Its folder must exist, so the update is not made in
-    vain and then cannot be reported."""
+    """Remove the summary of an earlier run before this one can fail.
+
+    A stale text must never open a request. The folder must exist: refused before
+    the update, an update is never made and then left unreported.
+    """
     if not summary.parent.is_dir():
         raise InvalidInputError(
             f"--summary {summary}: the folder {summary.parent} does not exist; create it first"
@@ -165,16 +167,19 @@ def _remove_stale(summary: Path) -> None:
 
 def _write_atomically(summary: Path, text: str) -> None:
     """Write ``summary`` whole or not at all (a temporary file beside it, renamed)."""
-    handle, name = tempfile.mkstemp(prefix=f".{summary.name}.", suffix=".tmp", dir=summary.parent)
+    name: str | None = None
     try:
+        handle, name = tempfile.mkstemp(
+            prefix=f".{summary.name}.", suffix=".tmp", dir=summary.parent
+        )
         with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as out:
             out.write(text)
         os.replace(name, summary)
-    except BaseException as exc:
-        Path(name).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise EnvironmentProblem(
-                f"cannot write the summary {summary}: {exc.strerror or exc}; "
-                "the update itself is in the work tree"
-            ) from None
-        raise
+    except OSError as exc:
+        raise EnvironmentProblem(
+            f"cannot write the summary {summary}: {exc.strerror or exc}; "
+            "the update itself is in the work tree"
+        ) from None
+    finally:
+        if name is not None:
+            Path(name).unlink(missing_ok=True)  # gone already once renamed
