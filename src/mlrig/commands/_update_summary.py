@@ -1,8 +1,9 @@
 """The pull or merge request text of an update: what ``mlrig update --summary`` writes.
 
 The template-sync jobs (GitHub and GitLab, through ``.mlrig/template-sync.sh``) open
-one request with this title and body after an update. Pure data: the text is built
-from the :class:`~mlrig.commands._update_result.UpdateResult`, never from the files.
+one request with this title and body after an update. Pure data: the update's
+:class:`~mlrig.commands._update_result.UpdateResult` is what the text is built from,
+never the files.
 """
 
 from __future__ import annotations
