@@ -1,12 +1,20 @@
-"""``mlrig update``: show what changed, what conflicts and what to do next."""
+"""``mlrig update``: show what changed, what conflicts and what to do next, and write
+the ``--summary`` file the template-sync job opens its request from."""
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from mlrig.cli._common import data_option, echo_json, json_option, progress, questions_epilog, warn
+from mlrig.errors import EnvironmentProblem, InvalidInputError
+
+if TYPE_CHECKING:
+    from mlrig.commands._update_result import ConflictMode
 
 
 @click.command(
@@ -32,6 +40,15 @@ from mlrig.cli._common import data_option, echo_json, json_option, progress, que
     help="Let the template run its tasks, migrations and Jinja extensions "
     "(also when its URL has a trusted prefix in the user config).",
 )
+@click.option(
+    "--summary",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="For the template-sync job: when the update changes files, write FILE with the "
+    "pull/merge request to open (title on line 1, an empty line, then the Markdown body "
+    "listing the conflicts to resolve); when it changes nothing or fails, remove FILE. "
+    "Not with --preview.",
+)
 @json_option
 def update(
     dest: Path,
@@ -40,6 +57,7 @@ def update(
     preview: bool,
     conflict: str,
     trust: bool,
+    summary: Path | None,
     as_json: bool,
 ) -> int:
     """Update the project in DEST (default: here) to a newer template version.
@@ -65,19 +83,38 @@ def update(
       findings   [{tool, message}]: what the merged pipelines got wrong
       lock_problem  why the dependency lock could not be added, or null
       project, template
+
+    \b
+    --summary FILE is for the template-sync job (.mlrig/template-sync.sh), which
+    opens a pull or merge request from it: FILE's line 1 is the title (ending in
+    "(conflicts to resolve in N files)" when conflicts are left), line 2 is empty,
+    the rest is the Markdown body. FILE is written only when the update changed
+    files; when it changes nothing or fails, FILE is removed.
     """
     from mlrig.commands._template_choice import project_trusted
+    from mlrig.commands._update_summary import request_text
     from mlrig.commands.update import update as run_update
 
+    mode: ConflictMode = "rej" if conflict == "rej" else "inline"
+    if summary is not None:
+        if preview:
+            raise click.UsageError(
+                "--summary cannot be combined with --preview: a preview opens no request",
+                ctx=click.get_current_context(),
+            )
+        _remove_stale(summary)
     result = run_update(
         dest,
         to=to,
         data=data,
         preview=preview,
-        conflict="rej" if conflict == "rej" else "inline",
+        conflict=mode,
         trust=project_trusted(dest, trust=trust),
         progress=progress(),
     )
+    request = request_text(result, mode) if summary is not None else None
+    if summary is not None and request is not None:
+        _write_atomically(summary, request.as_file())
     code = 1 if not preview and (result.conflicts or result.findings) else 0
     if result.lock_problem is not None:
         warn(result.lock_problem)
@@ -108,3 +145,41 @@ def update(
     if not code:
         click.echo("Review the changes with `git diff`, then commit them.")
     return code
+
+
+def _remove_stale(summary: Path) -> None:
+    """Remove the summary of an earlier run before this one can fail.
+
+    A stale text must never open a request. The folder must exist: refused before
+    the update, an update is never made and then left unreported.
+    """
+    if not summary.parent.is_dir():
+        raise InvalidInputError(
+            f"--summary {summary}: the folder {summary.parent} does not exist; create it first"
+        )
+    try:
+        summary.unlink(missing_ok=True)
+    except OSError as exc:
+        raise EnvironmentProblem(
+            f"cannot remove the old summary {summary}: {exc.strerror or exc}"
+        ) from None
+
+
+def _write_atomically(summary: Path, text: str) -> None:
+    """Write ``summary`` whole or not at all (a temporary file beside it, renamed)."""
+    name: str | None = None
+    try:
+        handle, name = tempfile.mkstemp(
+            prefix=f".{summary.name}.", suffix=".tmp", dir=summary.parent
+        )
+        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as out:
+            out.write(text)
+        os.replace(name, summary)
+    except OSError as exc:
+        raise EnvironmentProblem(
+            f"cannot write the summary {summary}: {exc.strerror or exc}; "
+            "the update itself is in the work tree"
+        ) from None
+    finally:
+        if name is not None:
+            Path(name).unlink(missing_ok=True)  # gone already once renamed
