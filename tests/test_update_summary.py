@@ -5,6 +5,7 @@ The jobs themselves (which read the file) run in tests/test_e2e_sync.py.
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -152,3 +153,55 @@ def test_exactly_fifty_files_are_all_listed() -> None:
 
 def test_an_update_not_applied_opens_no_request() -> None:
     assert request_text(_result(2, applied=False)) is None
+
+
+# --- the job's script and the mlrig it installs ----------------------------------------
+
+SCRIPT = Path(__file__).resolve().parent.parent / "templates/ml/project/.mlrig/template-sync.sh"
+#: A python3 whose venv holds a pip that installs nothing and an mlrig of the given help.
+FAKE_PYTHON = """#!/bin/sh
+venv="$3"
+mkdir -p "$venv/bin"
+printf '#!/bin/sh\\nexit 0\\n' > "$venv/bin/python"
+printf '#!/bin/sh\\ncase "$1" in --version) echo "mlrig, version 0.4.0";;\\n\
+update) [ "$2" = --help ] && echo "%s" || touch "{ran}";; esac\\n' "{help}" > "$venv/bin/mlrig"
+chmod +x "$venv/bin/python" "$venv/bin/mlrig"
+"""
+
+
+def _run_sync_script(tmp_path: Path, mlrig_help: str) -> tuple[int, str, Path]:
+    repo = tmp_path / "repo"
+    (repo / ".mlrig").mkdir(parents=True)
+    (repo / ".mlrig" / "sync-requirements.txt").write_text("mlrig==0.4.0 --hash=sha256:00\n")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    ran = tmp_path / "update-ran"
+    python = bin_dir / "python3"
+    python.write_text(FAKE_PYTHON.format(ran=ran, help=mlrig_help))
+    python.chmod(0o755)
+    proc = subprocess.run(
+        ["bash", str(SCRIPT), str(tmp_path / "out")],
+        cwd=repo,
+        env={"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return proc.returncode, proc.stdout + proc.stderr, ran
+
+
+def test_the_sync_script_refuses_a_pinned_mlrig_without_summary(tmp_path: Path) -> None:
+    code, output, ran = _run_sync_script(tmp_path, "Options: --to --preview --conflict")
+
+    assert code == 1
+    assert "is older than this script, which needs mlrig 0.5.0 or newer" in output
+    assert "bump the pin" in output
+    assert not ran.exists(), "the update must not run with an mlrig that cannot summarize"
+
+
+def test_the_sync_script_runs_a_pinned_mlrig_with_summary(tmp_path: Path) -> None:
+    code, output, ran = _run_sync_script(tmp_path, "Options: --to --preview --summary FILE")
+
+    assert ran.exists(), output
+    assert code == 0, output
+    assert "Already up to date with the template" in output

@@ -3,15 +3,12 @@ the ``--summary`` file the template-sync job opens its request from."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
 from mlrig.cli._common import data_option, echo_json, json_option, progress, questions_epilog, warn
-from mlrig.errors import EnvironmentProblem, InvalidInputError
 
 if TYPE_CHECKING:
     from mlrig.commands._update_result import ConflictMode
@@ -92,7 +89,7 @@ def update(
     files; when it changes nothing or fails, FILE is removed.
     """
     from mlrig.commands._template_choice import project_trusted
-    from mlrig.commands._update_summary import request_text
+    from mlrig.commands._update_summary import clear_summary, request_text, write_summary
     from mlrig.commands.update import update as run_update
 
     mode: ConflictMode = "rej" if conflict == "rej" else "inline"
@@ -102,7 +99,7 @@ def update(
                 "--summary cannot be combined with --preview: a preview opens no request",
                 ctx=click.get_current_context(),
             )
-        _remove_stale(summary)
+        clear_summary(summary)
     result = run_update(
         dest,
         to=to,
@@ -112,9 +109,8 @@ def update(
         trust=project_trusted(dest, trust=trust),
         progress=progress(),
     )
-    request = request_text(result, mode) if summary is not None else None
-    if summary is not None and request is not None:
-        _write_atomically(summary, request.as_file())
+    if summary is not None:
+        write_summary(summary, request_text(result, mode))
     code = 1 if not preview and (result.conflicts or result.findings) else 0
     if result.lock_problem is not None:
         warn(result.lock_problem)
@@ -145,41 +141,3 @@ def update(
     if not code:
         click.echo("Review the changes with `git diff`, then commit them.")
     return code
-
-
-def _remove_stale(summary: Path) -> None:
-    """Remove the summary of an earlier run before this one can fail.
-
-    A stale text must never open a request. The folder must exist: refused before
-    the update, an update is never made and then left unreported.
-    """
-    if not summary.parent.is_dir():
-        raise InvalidInputError(
-            f"--summary {summary}: the folder {summary.parent} does not exist; create it first"
-        )
-    try:
-        summary.unlink(missing_ok=True)
-    except OSError as exc:
-        raise EnvironmentProblem(
-            f"cannot remove the old summary {summary}: {exc.strerror or exc}"
-        ) from None
-
-
-def _write_atomically(summary: Path, text: str) -> None:
-    """Write ``summary`` whole or not at all (a temporary file beside it, renamed)."""
-    name: str | None = None
-    try:
-        handle, name = tempfile.mkstemp(
-            prefix=f".{summary.name}.", suffix=".tmp", dir=summary.parent
-        )
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as out:
-            out.write(text)
-        os.replace(name, summary)
-    except OSError as exc:
-        raise EnvironmentProblem(
-            f"cannot write the summary {summary}: {exc.strerror or exc}; "
-            "the update itself is in the work tree"
-        ) from None
-    finally:
-        if name is not None:
-            Path(name).unlink(missing_ok=True)  # gone already once renamed

@@ -1,18 +1,30 @@
 """The pull or merge request text of an update: what ``mlrig update --summary`` writes.
 
 The template-sync jobs (GitHub and GitLab, through ``.mlrig/template-sync.sh``) open
-one request with this title and body after an update. Pure data: the update's
-:class:`~mlrig.commands._update_result.UpdateResult` is what the text is built from,
-never the files.
+one request with this title and body after an update. The text is built from the
+update's :class:`~mlrig.commands._update_result.UpdateResult`, never from the files;
+the summary file is removed before the update and written whole after it, so that a
+failed run never leaves an old text behind.
 """
 
 from __future__ import annotations
 
+import os
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 from mlrig.commands._update_result import ConflictMode, UpdateResult
+from mlrig.errors import EnvironmentProblem, InvalidInputError
 
-__all__ = ["CONFLICTS_TITLE", "MAX_LISTED", "RequestText", "request_text"]
+__all__ = [
+    "CONFLICTS_TITLE",
+    "MAX_LISTED",
+    "RequestText",
+    "clear_summary",
+    "request_text",
+    "write_summary",
+]
 
 TITLE = "Update from the mlrig template"
 #: What the title holds, and only when conflicts are left: the sync jobs look for it
@@ -81,3 +93,44 @@ def request_text(result: UpdateResult, conflict: ConflictMode = "inline") -> Req
         f"{listed}\n{_RESOLVE[conflict]}{_NEXT_RUN}"
     )
     return RequestText(f"{TITLE} {CONFLICTS_TITLE} {files})", body)
+
+
+def clear_summary(summary: Path) -> None:
+    """Remove the summary of an earlier run before this one can fail.
+
+    A stale text must never open a request. The folder must exist: refused before
+    the update, an update is never made and then left unreported.
+    """
+    if not summary.parent.is_dir():
+        raise InvalidInputError(
+            f"--summary {summary}: the folder {summary.parent} does not exist; create it first"
+        )
+    try:
+        summary.unlink(missing_ok=True)
+    except OSError as exc:
+        raise EnvironmentProblem(
+            f"cannot remove the old summary {summary}: {exc.strerror or exc}"
+        ) from None
+
+
+def write_summary(summary: Path, request: RequestText | None) -> None:
+    """Write ``request`` to ``summary`` whole or not at all (a temporary file beside it,
+    renamed); nothing when there is no request to open."""
+    if request is None:
+        return
+    name: str | None = None
+    try:
+        handle, name = tempfile.mkstemp(
+            prefix=f".{summary.name}.", suffix=".tmp", dir=summary.parent
+        )
+        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as out:
+            out.write(request.as_file())
+        os.replace(name, summary)
+    except OSError as exc:
+        raise EnvironmentProblem(
+            f"cannot write the summary {summary}: {exc.strerror or exc}; "
+            "the update itself is in the work tree"
+        ) from None
+    finally:
+        if name is not None:
+            Path(name).unlink(missing_ok=True)  # gone already once renamed

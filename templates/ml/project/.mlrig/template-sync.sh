@@ -43,6 +43,10 @@ if ! "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
   error "cannot install the mlrig pinned in $requirements (a hash mismatch, a release missing from the index, or no network); pip's output above says which"
 fi
 "$venv/bin/mlrig" --version
+# mlrig writes this job's request text since 0.5.0 (--summary); an older pin cannot.
+if ! "$venv/bin/mlrig" update --help | grep -q -- '--summary'; then
+  error "the mlrig pinned in $requirements is older than this script, which needs mlrig 0.5.0 or newer (mlrig update --summary): bump the pin with the command at the top of that file, commit, and run again"
+fi
 
 # --- 2. mlrig update: the request's text is mlrig's ----------------------------------
 mkdir -p "$out"
