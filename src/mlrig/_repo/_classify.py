@@ -68,6 +68,8 @@ _DATA_NAME = re.compile(
 )
 _MONITOR_NAME = re.compile(r"^(?:monitor(?:ing)?|drift)(?:[-_].*)?$|[-_](?:monitor|drift)$")
 _PY_STEM = re.compile(r"[\w.-]+")
+#: The stage a command that runs several counts as, the most telling first.
+_RANK = ("deploy", "test", "lint", "train", "evaluate", "data", "image", "monitor", "install")
 
 
 def _stem(target: str) -> str:
@@ -293,21 +295,8 @@ class _Classifier:
             stage = self.recipe_stage(task, depth) if task else _name_stage(name)
             if stage:
                 stages.append(stage)
-        for stage in (
-            "deploy",
-            "cleanup",
-            "test",
-            "lint",
-            "train",
-            "evaluate",
-            "data",
-            "image",
-            "monitor",
-            "install",
-        ):
-            if stage in stages:
-                return stage
-        return None
+        # A task named on the command line that cleans up is what the call is for.
+        return _first_ranked(stages, ("deploy", "cleanup", *_RANK[1:]))
 
     def recipe_stage(self, task: Task, depth: int) -> str | None:
         found: list[str] = []
@@ -323,19 +312,9 @@ class _Classifier:
                 stage = self.recipe_stage(sub, depth + 1) if sub else None
                 if stage:
                     found.append(stage)
-        for stage in (
-            "deploy",
-            "test",
-            "lint",
-            "train",
-            "evaluate",
-            "data",
-            "image",
-            "monitor",
-            "install",
-        ):
-            if stage in found:
-                return stage
+        stage = _first_ranked(found, _RANK)
+        if stage:
+            return stage
         if "cleanup" in found and len(set(found)) == 1:
             return "cleanup"
         # A recipe that runs nothing we know: its name says what it is.
@@ -351,3 +330,8 @@ class _Classifier:
         task = Task("script", path, (text,), path, path)
         stage = self.recipe_stage(task, depth)
         return None if stage in {"install"} else stage
+
+
+def _first_ranked(found: Sequence[str], rank: Sequence[str]) -> str | None:
+    """The first stage of ``rank`` that is in ``found``."""
+    return next((stage for stage in rank if stage in found), None)
