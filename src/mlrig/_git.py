@@ -3,7 +3,7 @@
 Each runs with :func:`git_env` (never prompting) and stdin closed or fed; results
 are typed (:class:`GitResult`, paths). The checks commands share live here too: a
 work tree's top folder, an operation in progress, uncommitted changes, and the
-scratch worktrees of ``update`` and ``fleet update``.
+scratch worktrees of ``update`` and ``fleet update`` (whose ownership is :mod:`mlrig._scratch`'s).
 """
 
 from __future__ import annotations
@@ -13,14 +13,13 @@ import os
 import re
 import shlex
 import shutil
-import socket
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from mlrig._scratch import abandoned_in_temp, claim
 from mlrig.errors import EnvironmentProblem, InvalidInputError
 
 # Used only when the user has no identity configured, so that a commit never fails.
@@ -268,14 +267,6 @@ def refuse_uncommitted(folder: Path, *, then: str) -> None:
         )
 
 
-_SCRATCH_OWNER = "owner"
-# Seconds after which a scratch folder nobody claimed counts as left behind.
-_UNCLAIMED_AGE = 3600
-#: Name prefixes of the scratch folders of ``update`` and ``fleet update``.
-UPDATE_SCRATCH = "mlrig-update-"
-FLEET_SCRATCH = "mlrig-fleet-"
-
-
 @contextlib.contextmanager
 def scratch_worktree(
     top: Path, commit: str, *, prefix: str, root: str | None = None
@@ -327,43 +318,8 @@ def remove_stale_worktrees(top: Path) -> None:
         for entry in listing.split("\0")
         if entry.startswith("worktree ")
     ]
-    folders = {path.parent for path in registered if path.name == "worktree"}
-    for root in {tempfile.gettempdir(), "/dev/shm"}:
-        with contextlib.suppress(OSError):
-            folders.update(Path(root, name) for name in os.listdir(root))
-    for folder in folders:
-        if folder.name.startswith((UPDATE_SCRATCH, FLEET_SCRATCH)) and abandoned(folder):
-            run_git(top, "worktree", "remove", "--force", str(folder / "worktree"), check=False)
-            shutil.rmtree(folder, ignore_errors=True)
+    known = {path.parent for path in registered if path.name == "worktree"}
+    for folder in abandoned_in_temp(known):
+        run_git(top, "worktree", "remove", "--force", str(folder / "worktree"), check=False)
+        shutil.rmtree(folder, ignore_errors=True)
     run_git(top, "worktree", "prune", check=False)
-
-
-def claim(folder: Path) -> None:
-    """Record this process (host and id) as the owner of ``folder``, for :func:`abandoned`."""
-    (folder / _SCRATCH_OWNER).write_text(f"{socket.gethostname()} {os.getpid()}\n")
-
-
-def abandoned(folder: Path) -> bool:
-    """True when the process that :func:`claim`-ed ``folder`` on this host is gone.
-
-    A folder without an owner is abandoned only when it is over an hour old: it may
-    be a live run's, between its creation and its claim, or an older mlrig's.
-    """
-    try:
-        host, pid = (folder / _SCRATCH_OWNER).read_text().split()
-    except FileNotFoundError:
-        try:
-            return time.time() - folder.stat().st_mtime > _UNCLAIMED_AGE
-        except OSError:
-            return False
-    except (OSError, ValueError):
-        return False
-    if host != socket.gethostname():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except (OSError, ValueError):
-        return False
-    return False

@@ -21,8 +21,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from mlrig._git import abandoned, claim, run_git
+from mlrig._git import run_git
 from mlrig._record import ANSWERS_FILE
+from mlrig._scratch import abandoned, claim
 from mlrig.commands._update_merge import staged_diff
 from mlrig.commands._update_result import FileChange, UpdateResult
 from mlrig.errors import EnvironmentProblem

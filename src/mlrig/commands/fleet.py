@@ -39,7 +39,6 @@ from pathlib import Path
 
 from mlrig._files import read_text
 from mlrig._git import (
-    FLEET_SCRATCH,
     commit_all,
     refuse_in_progress,
     run_git,
@@ -47,6 +46,7 @@ from mlrig._git import (
     toplevel,
     uncommitted,
 )
+from mlrig._scratch import FLEET_SCRATCH
 from mlrig.commands._fleet_pool import (
     in_hand,
     point_of_no_return,

@@ -26,7 +26,6 @@ from pathlib import Path
 
 from mlrig import _copier
 from mlrig._git import (
-    UPDATE_SCRATCH,
     commit_all,
     refuse_in_progress,
     refuse_uncommitted,
@@ -43,6 +42,7 @@ from mlrig._record import (
     require_project,
     write_src_path,
 )
+from mlrig._scratch import UPDATE_SCRATCH
 from mlrig.commands._update_merge import (
     findings_before,
     settle_binaries,
