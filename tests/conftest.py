@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -82,6 +83,33 @@ def render(tmp_path: Path) -> Callable[..., Path]:
         return dest
 
     return _render
+
+
+#: ``made_once(key, dest, make)`` (the fixture below).
+MadeOnce = Callable[[str, Path, Callable[[Path], object]], Path]
+
+
+@pytest.fixture(scope="session")
+def made_once(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Callable[[str, Path, Callable[[Path], object]], Path]:
+    """``made_once(key, dest, make)``: a copy at ``dest`` of what ``make(path)`` made.
+
+    ``make`` runs once per ``key`` in the session (per worker), in a folder named like
+    ``dest``; each call copies that tree, git repository included, to ``dest``. Copying
+    is far cheaper than rendering: for trees a test starts from, not the ones it tests.
+    """
+    made: dict[str, Path] = {}
+
+    def _made_once(key: str, dest: Path, make: Callable[[Path], object]) -> Path:
+        if key not in made:
+            source = tmp_path_factory.mktemp("made") / dest.name
+            make(source)
+            made[key] = source
+        shutil.copytree(made[key], dest, symlinks=True)
+        return dest
+
+    return _made_once
 
 
 def run_cli(*args: str, input: str | None = None) -> Result:
