@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
+import pickle
 import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from click.testing import CliRunner, Result
@@ -110,6 +114,30 @@ def made_once(
         return dest
 
     return _made_once
+
+
+T = TypeVar("T")
+
+
+def once_per_session(factory: pytest.TempPathFactory, key: str, make: Callable[[Path], T]) -> T:
+    """``make(folder)``'s result, computed once per test session and ``key``.
+
+    Under pytest-xdist the workers share it: the first to ask runs ``make`` in a
+    folder of the session's temporary directory (the others wait for it) and pickles
+    the result for the others, who read it, and the files it names, as they are.
+    """
+    base = factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    folder = shared / "once" / key
+    folder.mkdir(parents=True, exist_ok=True)
+    result = folder / "result.pickle"
+    with (folder / "lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not result.exists():
+            made = make(folder / "made")
+            result.write_bytes(pickle.dumps(made))
+        loaded: T = pickle.loads(result.read_bytes())
+    return loaded
 
 
 def run_cli(*args: str, input: str | None = None) -> Result:
