@@ -82,11 +82,15 @@ def render(tmp_path: Path) -> Callable[..., Path]:
     def _render(**given: object) -> Path:
         nonlocal count
         count += 1
-        dest = tmp_path / f"render-{count}" / "demo-model"
-        new(dest, answers=make_answers(**given), template=builtin_template(), git=False)
-        return dest
+        return render_to(tmp_path / f"render-{count}" / "demo-model", **given)
 
     return _render
+
+
+def render_to(dest: Path, **given: object) -> Path:
+    """Render the built-in template's source into ``dest`` with the given answers (no git)."""
+    new(dest, answers=make_answers(**given), template=builtin_template(), git=False)
+    return dest
 
 
 #: ``made_once(key, dest, make)`` (the fixture below).
