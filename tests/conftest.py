@@ -74,15 +74,31 @@ def make_answers(**given: object) -> Answers:
     return resolve_answers(given, project_default="demo-model", use_defaults=True)
 
 
+@pytest.fixture(scope="session")
+def _rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Path]]:
+    """Where :func:`render` keeps the projects it rendered, by template and answers."""
+    return tmp_path_factory.mktemp("rendered"), {}
+
+
 @pytest.fixture
-def render(tmp_path: Path) -> Callable[..., Path]:
-    """Render the built-in template's source with the given answers (no git); return the project."""
+def render(tmp_path: Path, _rendered: tuple[Path, dict[str, Path]]) -> Callable[..., Path]:
+    """Render the built-in template's source with the given answers (no git); return the project.
+
+    Rendering is deterministic, so each template and answers is rendered once per
+    worker; every call gets its own copy of that tree.
+    """
+    root, made = _rendered
     count = 0
 
     def _render(**given: object) -> Path:
         nonlocal count
         count += 1
-        return render_to(tmp_path / f"render-{count}" / "demo-model", **given)
+        key = f"{builtin_template()} {make_answers(**given)!r}"
+        if key not in made:
+            made[key] = render_to(root / str(len(made)) / "demo-model", **given)
+        dest = tmp_path / f"render-{count}" / "demo-model"
+        shutil.copytree(made[key], dest, symlinks=True)
+        return dest
 
     return _render
 
