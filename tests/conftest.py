@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
+import pickle
+import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from click.testing import CliRunner, Result
@@ -69,19 +74,90 @@ def make_answers(**given: object) -> Answers:
     return resolve_answers(given, project_default="demo-model", use_defaults=True)
 
 
+@pytest.fixture(scope="session")
+def _rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Path]]:
+    """Where :func:`render` keeps the projects it rendered, by template and answers."""
+    return tmp_path_factory.mktemp("rendered"), {}
+
+
 @pytest.fixture
-def render(tmp_path: Path) -> Callable[..., Path]:
-    """Render the built-in template's source with the given answers (no git); return the project."""
+def render(tmp_path: Path, _rendered: tuple[Path, dict[str, Path]]) -> Callable[..., Path]:
+    """Render the built-in template's source with the given answers (no git); return the project.
+
+    Rendering is deterministic, so each template and answers is rendered once per
+    worker; every call gets its own copy of that tree.
+    """
+    root, made = _rendered
     count = 0
 
     def _render(**given: object) -> Path:
         nonlocal count
         count += 1
+        key = f"{builtin_template()} {make_answers(**given)!r}"
+        if key not in made:
+            made[key] = render_to(root / str(len(made)) / "demo-model", **given)
         dest = tmp_path / f"render-{count}" / "demo-model"
-        new(dest, answers=make_answers(**given), template=builtin_template(), git=False)
+        shutil.copytree(made[key], dest, symlinks=True)
         return dest
 
     return _render
+
+
+def render_to(dest: Path, **given: object) -> Path:
+    """Render the built-in template's source into ``dest`` with the given answers (no git)."""
+    new(dest, answers=make_answers(**given), template=builtin_template(), git=False)
+    return dest
+
+
+#: ``made_once(key, dest, make)`` (the fixture below).
+MadeOnce = Callable[[str, Path, Callable[[Path], object]], Path]
+
+
+@pytest.fixture(scope="session")
+def made_once(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Callable[[str, Path, Callable[[Path], object]], Path]:
+    """``made_once(key, dest, make)``: a copy at ``dest`` of what ``make(path)`` made.
+
+    ``make`` runs once per ``key`` in the session (per worker), in a folder named like
+    ``dest``; each call copies that tree, git repository included, to ``dest``. Copying
+    is far cheaper than rendering: for trees a test starts from, not the ones it tests.
+    """
+    made: dict[str, Path] = {}
+
+    def _made_once(key: str, dest: Path, make: Callable[[Path], object]) -> Path:
+        if key not in made:
+            source = tmp_path_factory.mktemp("made") / dest.name
+            make(source)
+            made[key] = source
+        shutil.copytree(made[key], dest, symlinks=True)
+        return dest
+
+    return _made_once
+
+
+T = TypeVar("T")
+
+
+def once_per_session(factory: pytest.TempPathFactory, key: str, make: Callable[[Path], T]) -> T:
+    """``make(folder)``'s result, computed once per test session and ``key``.
+
+    Under pytest-xdist the workers share it: the first to ask runs ``make`` in a
+    folder of the session's temporary directory (the others wait for it) and pickles
+    the result for the others, who read it, and the files it names, as they are.
+    """
+    base = factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    folder = shared / "once" / key
+    folder.mkdir(parents=True, exist_ok=True)
+    result = folder / "result.pickle"
+    with (folder / "lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not result.exists():
+            made = make(folder / "made")
+            result.write_bytes(pickle.dumps(made))
+        loaded: T = pickle.loads(result.read_bytes())
+    return loaded
 
 
 def run_cli(*args: str, input: str | None = None) -> Result:

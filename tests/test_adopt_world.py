@@ -41,7 +41,7 @@ import yaml
 
 from mlrig.commands.update import update
 from mlrig.templates import builtin_bundle
-from tests.conftest import run_cli
+from tests.conftest import once_per_session, run_cli
 from tests.templaterepo import commit_project, git, status
 from tests.test_e2e_gitlab import GitlabCiLocal, _listed_jobs, gitlab_ci_local
 from tests.world import REPOS, STAGE_FILES, STAGE_JOBS, STAGE_KEYS, WorldRepo, make_repo
@@ -208,12 +208,15 @@ def adopt_repo(name: str, dest: Path, *args: str) -> Adopted:
 
 @pytest.fixture(scope="module")
 def adopted(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Adopted]:
-    """Each gallery repository adopted once per module (the checks below only read it)."""
+    """Each gallery repository adopted once per session, for every worker (the checks
+    below only read it)."""
     made: dict[str, Adopted] = {}
 
     def _get(name: str) -> Adopted:
         if name not in made:
-            made[name] = adopt_repo(name, tmp_path_factory.mktemp(name))
+            made[name] = once_per_session(
+                tmp_path_factory, f"adopted-{name}", lambda folder: adopt_repo(name, folder)
+            )
         return made[name]
 
     return _get

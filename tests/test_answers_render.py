@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlrig.validate import validate_tree
+from mlrig.validate import validate_trees
 from tests.conftest import run_cli
 
 WORKFLOW = ".github/workflows/ci.yml"
@@ -77,21 +77,21 @@ def test_pre_commit_hooks_install_their_own_pinned_tools(render: Callable[..., P
         assert all("==" in dep for dep in hook["additional_dependencies"]), hook["id"]
 
 
-@pytest.mark.parametrize(
-    "description",
-    [
+def test_a_long_description_keeps_the_answers_file_within_yamllint(
+    render: Callable[..., Path], subtests: pytest.Subtests
+) -> None:
+    descriptions = [
         "A model that predicts churn for the retention team " * 3,
         "Ünïcødé: quotes \" and ' and # hashes, see https://example.org/" + "a" * 40,
-    ],
-)
-def test_a_long_description_keeps_the_answers_file_within_yamllint(
-    render: Callable[..., Path], description: str
-) -> None:
-    project = render(description=description)
-    findings = [f for f in validate_tree(project) if ".copier-answers.yml" in str(f)]
-    assert not findings, findings
-    answers = yaml.safe_load((project / ".copier-answers.yml").read_text(encoding="utf-8"))
-    assert answers["description"] == description
+    ]
+    projects = [render(description=description) for description in descriptions]
+    found = validate_trees(projects)
+    for index, (description, project) in enumerate(zip(descriptions, projects, strict=True)):
+        with subtests.test(description=description[:20]):
+            findings = [f for f in found[index] if ".copier-answers.yml" in str(f)]
+            assert not findings, findings
+            text = (project / ".copier-answers.yml").read_text(encoding="utf-8")
+            assert yaml.safe_load(text)["description"] == description
 
 
 def test_a_description_word_too_long_to_fold_is_refused_in_one_line(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ import yaml
 from mlrig import builtin_template
 from mlrig.commands.doctor import doctor
 from mlrig.errors import InvalidInputError
-from mlrig.validate import validate_tree
+from mlrig.validate import validate_trees
 from tests.conftest import make_answers
 from tests.templaterepo import commit_project, git
 
@@ -89,12 +89,23 @@ def _steps(workflow: Path, job: str) -> list[str]:
     return [step.get("name", "") for step in data["jobs"][job]["steps"]]
 
 
-@pytest.mark.parametrize("package_manager", ["uv", "pip"])
 def test_every_job_that_reads_the_data_pulls_it_first_on_both_providers(
-    render: Callable[..., Path], package_manager: str
+    render: Callable[..., Path], subtests: pytest.Subtests
 ) -> None:
-    project = render(data_versioning="dvc", ci_provider="both", package_manager=package_manager)
-    assert validate_tree(project) == []
+    managers = ("uv", "pip")
+    projects = [
+        render(data_versioning="dvc", ci_provider="both", package_manager=manager)
+        for manager in managers
+    ]
+    for manager, project, findings in zip(
+        managers, projects, validate_trees(projects), strict=True
+    ):
+        with subtests.test(manager):
+            assert findings == []
+            _pulls_first(project, manager)
+
+
+def _pulls_first(project: Path, package_manager: str) -> None:
     run = "uv run " if package_manager == "uv" else ""
 
     ci = project / ".github/workflows/ci.yml"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from mlrig.validate import validate_tree
+from mlrig.validate import validate_trees
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -32,11 +32,22 @@ CI_FILES = [
 ]
 
 
-@pytest.mark.parametrize("package_manager", ["uv", "pip"])
-def test_hostile_description_stays_text(render: Callable[..., Path], package_manager: str) -> None:
-    project = render(description=NASTY, ci_provider="both", package_manager=package_manager)
-    assert validate_tree(project, answers=[NASTY]) == []
+def test_hostile_description_stays_text(
+    render: Callable[..., Path], subtests: pytest.Subtests
+) -> None:
+    managers = ("uv", "pip")
+    projects = [
+        render(description=NASTY, ci_provider="both", package_manager=manager)
+        for manager in managers
+    ]
+    found = validate_trees(projects, answers=[[NASTY]] * len(projects))
+    for manager, project, findings in zip(managers, projects, found, strict=True):
+        with subtests.test(manager):
+            assert findings == []
+            _stays_text(project)
 
+
+def _stays_text(project: Path) -> None:
     pyproject = tomllib.loads((project / "pyproject.toml").read_text())
     assert pyproject["project"]["description"] == NASTY.replace("\r\n", " ").replace("\n", " ")
     recorded = YAML(typ="safe").load((project / ".copier-answers.yml").read_text())

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.conftest import MadeOnce, render_to
 from tests.fakegitlab import MR_IID, PROJECT_ID, TARGET_BRANCH, fake_gitlab
 
 PACKAGE = "demo_model"
@@ -45,12 +46,18 @@ def run_module(
 
 
 @pytest.fixture
-def trained(render: Callable[..., Path]) -> Path:
-    """A rendered GitLab-and-GitHub project, trained: artifacts/metrics.json exists."""
-    project = render(ci_provider="both", framework="none")
-    result = run_module(project, "train", "--data", "data/train.csv", "--out", "artifacts")
-    assert result.returncode == 0, result.stderr
-    return project
+def trained(made_once: MadeOnce, tmp_path: Path) -> Path:
+    """A rendered GitLab-and-GitHub project, trained: artifacts/metrics.json exists.
+
+    Each test gets its own copy of a project rendered and trained once.
+    """
+
+    def make(project: Path) -> None:
+        render_to(project, ci_provider="both", framework="none")
+        result = run_module(project, "train", "--data", "data/train.csv", "--out", "artifacts")
+        assert result.returncode == 0, result.stderr
+
+    return made_once("gate-trained", tmp_path / "demo-model", make)
 
 
 def edit_json(path: Path, **changes: float) -> dict[str, Any]:

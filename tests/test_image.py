@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from mlrig import builtin_template, new
-from tests.conftest import locking, make_answers
+from tests.conftest import MadeOnce, locking, make_answers, render_to
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -224,27 +224,31 @@ def _host_entrypoint(project: Path, bin_dir: Path) -> None:
 
 
 @pytest.fixture
-def trained(tmp_path: Path) -> Path:
-    """A GitHub + GitLab project without an ML framework, trained as its train job does."""
-    project = tmp_path / "demo-model"
-    answers = make_answers(ci_provider="both", framework="none", python_version=PYTHON)
-    new(project, answers=answers, template=builtin_template(), git=False)
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "demo_model.train",
-            "--data",
-            "data/train.csv",
-            "--out",
-            "artifacts",
-        ],
-        cwd=project,
-        env={**os.environ, "PYTHONPATH": str(project / "src")},
-        check=True,
-        capture_output=True,
-    )
-    return project
+def trained(made_once: MadeOnce, tmp_path: Path) -> Path:
+    """A GitHub + GitLab project without an ML framework, trained as its train job does.
+
+    Each test gets its own copy of a project rendered and trained once.
+    """
+
+    def make(project: Path) -> None:
+        render_to(project, ci_provider="both", framework="none", python_version=PYTHON)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "demo_model.train",
+                "--data",
+                "data/train.csv",
+                "--out",
+                "artifacts",
+            ],
+            cwd=project,
+            env={**os.environ, "PYTHONPATH": str(project / "src")},
+            check=True,
+            capture_output=True,
+        )
+
+    return made_once("image-trained", tmp_path / "demo-model", make)
 
 
 @pytest.mark.parametrize("provider", ["github", "gitlab"])

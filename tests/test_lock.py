@@ -11,6 +11,7 @@ import re
 import stat
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -107,17 +108,11 @@ def test_a_pip_lock_is_both_files_or_neither(
 
 @pytest.mark.parametrize("framework", ["sklearn", "pytorch"])
 def test_readme_and_pipelines_show_the_lock_commands_mlrig_runs(
-    tmp_path: Path, framework: str
+    render: Callable[..., Path], framework: str
 ) -> None:
     """The refresh commands a user reads are the ones mlrig ran (one source of truth)."""
-    dest = tmp_path / "demo-model"
-    new(
-        dest,
-        answers=make_answers(
-            package_manager="pip", framework=framework, ci_provider="both", python_version="3.12"
-        ),
-        template=builtin_template(),
-        git=False,
+    dest = render(
+        package_manager="pip", framework=framework, ci_provider="both", python_version="3.12"
     )
     commands = _refresh("pip", "3.12", framework)
     readme = (dest / "README.md").read_text(encoding="utf-8")
@@ -127,23 +122,16 @@ def test_readme_and_pipelines_show_the_lock_commands_mlrig_runs(
         assert f"\n{command}\n" in readme
         assert f'echo "  {command}"' in ci
         assert f'echo "  {command}"' in gitlab
-    uv = tmp_path / "uv-model"
-    new(uv, answers=make_answers(), template=builtin_template(), git=False)
+    uv = render()
     assert _refresh("uv", "3.12", "sklearn") == ["uv lock"]
     assert "\nuv lock\n" in (uv / "README.md").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("python_version", ["3.10", "3.11", "3.12", "3.13", "3.14"])
 def test_dockerfile_base_image_is_pinned_by_digest_in_both_stages(
-    tmp_path: Path, python_version: str
+    render: Callable[..., Path], python_version: str
 ) -> None:
-    dest = tmp_path / "demo-model"
-    new(
-        dest,
-        answers=make_answers(python_version=python_version),
-        template=builtin_template(),
-        git=False,
-    )
+    dest = render(python_version=python_version)
     dockerfile = (dest / "Dockerfile").read_text(encoding="utf-8")
     bases = re.findall(r"^FROM (\S+)", dockerfile, re.MULTILINE)
     assert len(bases) == 2

@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.conftest import MadeOnce, render_to
+
 REHEARSAL = "rehearsal: no data source configured (set MONITOR_DATA_URL)"
 PACKAGE = "demo_model"
 PINNED_DOWNLOAD = "actions/download-artifact@3e5f45b2cfb9172054b4087a40e8e0b5a5461e7c"
@@ -53,14 +55,20 @@ def new_data(project: Path, path: Path, shift: float) -> Path:
 
 
 @pytest.fixture
-def trained(render: Callable[..., Path]) -> Path:
-    """A rendered project (both providers) whose artifacts/ holds what CI publishes."""
-    project = render(framework="none", ci_provider="both")
-    done = python(
-        project, "-m", f"{PACKAGE}.train", "--data", "data/train.csv", "--out", "artifacts"
-    )
-    assert done.returncode == 0, done.stderr
-    return project
+def trained(made_once: MadeOnce, tmp_path: Path) -> Path:
+    """A rendered project (both providers) whose artifacts/ holds what CI publishes.
+
+    Each test gets its own copy of a project rendered and trained once.
+    """
+
+    def make(project: Path) -> None:
+        render_to(project, framework="none", ci_provider="both")
+        done = python(
+            project, "-m", f"{PACKAGE}.train", "--data", "data/train.csv", "--out", "artifacts"
+        )
+        assert done.returncode == 0, done.stderr
+
+    return made_once("monitor-trained", tmp_path / "demo-model", make)
 
 
 def monitor(project: Path, source: str | None) -> subprocess.CompletedProcess[str]:

@@ -1,6 +1,7 @@
 """mlrig's own release workflow (.github/workflows/release.yml), checked like every
 workflow mlrig writes: the validators of mlrig.validate find nothing in it, and each
-known-bad copy of it is caught, so the check can fail."""
+known-bad copy of it is caught, so the check can fail. The workflow and its bad copies
+are validated as one batch, each a subtest of its own."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlrig.validate import validate_tree
+from mlrig.validate import validate_trees
 
 RELEASE = Path(__file__).resolve().parent.parent / ".github" / "workflows" / "release.yml"
 _PIN = re.compile(r"^[\w.-]+/[\w.-]+@[0-9a-f]{40} # v\d+(\.\d+)*$")
@@ -27,11 +28,6 @@ def _jobs() -> dict[str, dict[str, object]]:
     data = yaml.safe_load(RELEASE.read_text(encoding="utf-8"))
     jobs: dict[str, dict[str, object]] = data["jobs"]
     return jobs
-
-
-def test_release_workflow_passes_every_validator(tmp_path: Path) -> None:
-    findings = validate_tree(_tree(tmp_path, RELEASE.read_text(encoding="utf-8")))
-    assert not findings, "\n".join(map(str, findings))
 
 
 def test_only_the_publish_job_may_mint_an_oidc_token() -> None:
@@ -67,38 +63,47 @@ def test_every_action_is_pinned_by_commit_with_its_version() -> None:
         assert _PIN.match(ref), ref
 
 
-@pytest.mark.parametrize(
-    ("old", "new", "finding"),
-    [
-        # A moving ref instead of a commit.
-        (
-            "pypa/gh-action-pypi-publish@81e9d935c883d0b210363ab89cf05f3894778450 # v1.8.14",
-            "pypa/gh-action-pypi-publish@release/v1",
-            "unpinned-uses",
-        ),
-        # Every job may mint a token.
-        (
-            "permissions: {}\n\n# A tag",
-            "permissions:\n  id-token: write # to publish\n\n# A tag",
-            "id-token: write is overly broad at the workflow level",
-        ),
-        # The tag name pasted into the shell.
-        (
-            'if [ "v$version" != "$GITHUB_REF_NAME" ]',
-            'if [ "v$version" != "${{ github.ref_name }}" ]',
-            "template-injection",
-        ),
-        # A job without a timeout.
-        (
-            "    timeout-minutes: 10\n    permissions: {}\n",
-            "    permissions: {}\n",
-            "'timeout-minutes' is a required property",
-        ),
-    ],
-    ids=["unpinned", "workflow-id-token", "injection", "no-timeout"],
-)
-def test_a_known_bad_copy_is_caught(tmp_path: Path, old: str, new: str, finding: str) -> None:
+#: Known-bad copies of the workflow: (text replaced, its replacement, the finding).
+BAD_COPIES: list[tuple[str, str, str]] = [
+    # A moving ref instead of a commit.
+    (
+        "pypa/gh-action-pypi-publish@81e9d935c883d0b210363ab89cf05f3894778450 # v1.8.14",
+        "pypa/gh-action-pypi-publish@release/v1",
+        "unpinned-uses",
+    ),
+    # Every job may mint a token.
+    (
+        "permissions: {}\n\n# A tag",
+        "permissions:\n  id-token: write # to publish\n\n# A tag",
+        "id-token: write is overly broad at the workflow level",
+    ),
+    # The tag name pasted into the shell.
+    (
+        'if [ "v$version" != "$GITHUB_REF_NAME" ]',
+        'if [ "v$version" != "${{ github.ref_name }}" ]',
+        "template-injection",
+    ),
+    # A job without a timeout.
+    (
+        "    timeout-minutes: 10\n    permissions: {}\n",
+        "    permissions: {}\n",
+        "'timeout-minutes' is a required property",
+    ),
+]
+BAD_IDS = ["unpinned", "workflow-id-token", "injection", "no-timeout"]
+
+
+def test_the_workflow_passes_every_validator_and_each_known_bad_copy_is_caught(
+    tmp_path: Path, subtests: pytest.Subtests
+) -> None:
     text = RELEASE.read_text(encoding="utf-8")
-    assert old in text
-    findings = validate_tree(_tree(tmp_path, text.replace(old, new)))
-    assert any(finding in str(f) for f in findings), "\n".join(map(str, findings))
+    roots = [_tree(tmp_path / "release", text)]
+    for name, (old, new, _) in zip(BAD_IDS, BAD_COPIES, strict=True):
+        assert old in text, name
+        roots.append(_tree(tmp_path / name, text.replace(old, new)))
+    clean, *bad = validate_trees(roots)
+    with subtests.test("release.yml"):
+        assert not clean, "\n".join(map(str, clean))
+    for name, (_, _, finding), findings in zip(BAD_IDS, BAD_COPIES, bad, strict=True):
+        with subtests.test(name):
+            assert any(finding in str(f) for f in findings), "\n".join(map(str, findings))

@@ -11,7 +11,10 @@ monitoring schedule without an evaluate command and metrics file) is not rendere
 Every combination runs in the full suite; the quick loop (``-m "not slow"``) runs a
 covering subset: every pair of values of the multiplied questions (and of data
 versioning), and every value of each rotating one, in at least one combination. The
-rest carry the slow mark; a test below checks that the subset covers every pair.
+subset is rendered and validated as one batch (each validator starts once for all its
+trees, as ``mlrig template test`` runs them), each combination a subtest of its own; the
+rest are slow tests of one combination each. A test below checks that the subset covers
+every pair.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import pytest
 
 from mlrig.answers import resolve_answers
 from mlrig.errors import InvalidInputError
-from mlrig.validate import validate_tree
+from mlrig.validate import validate_tree, validate_trees
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -82,11 +85,27 @@ def _covering(
 def _params(
     combos: list[dict[str, object]], quick: set[int], name: Callable[[dict[str, object]], str]
 ) -> list[object]:
-    """Every combination; those outside the quick subset are slow."""
+    """The combinations outside the quick subset, each a slow test of its own."""
     return [
-        pytest.param(combo, id=name(combo), marks=() if i in quick else pytest.mark.slow)
+        pytest.param(combo, id=name(combo), marks=pytest.mark.slow)
         for i, combo in enumerate(combos)
+        if i not in quick
     ]
+
+
+def _each_in_one_batch(
+    render: Callable[..., Path],
+    subtests: pytest.Subtests,
+    combos: list[dict[str, object]],
+    name: Callable[[dict[str, object]], str],
+    expect: Callable[[Path, dict[str, object]], None],
+) -> None:
+    """Render ``combos``, validate them together, and check each as a subtest of its own."""
+    projects = [render(**combo) for combo in combos]
+    for combo, project, findings in zip(combos, projects, validate_trees(projects), strict=True):
+        with subtests.test(name(combo)):
+            assert not findings, "\n".join(map(str, findings))
+            expect(project, combo)
 
 
 def _combinations() -> list[dict[str, object]]:
@@ -121,12 +140,23 @@ COMBINATIONS = _combinations()
 QUICK = _covering(COMBINATIONS, PAIRED, ROTATING)
 
 
+def test_the_quick_combinations_render_clean(
+    render: Callable[..., Path], subtests: pytest.Subtests
+) -> None:
+    quick = [COMBINATIONS[i] for i in sorted(QUICK)]
+    _each_in_one_batch(render, subtests, quick, _id, _expect_new)
+
+
 @pytest.mark.parametrize("answers", _params(COMBINATIONS, QUICK, _id))
 def test_combination_renders_clean(render: Callable[..., Path], answers: dict[str, object]) -> None:
     project = render(**answers)
     findings = validate_tree(project)
     assert not findings, "\n".join(map(str, findings))
+    _expect_new(project, answers)
 
+
+def _expect_new(project: Path, answers: dict[str, object]) -> None:
+    """The files a new project from ``answers`` has, and the answers they carry."""
     github = answers["ci_provider"] in ("github", "both")
     gitlab = answers["ci_provider"] in ("gitlab", "both")
     monitor = answers["monitoring_schedule"] != "none"
@@ -221,6 +251,13 @@ EXISTING = _existing_combinations()
 EXISTING_QUICK = _covering(EXISTING, EXISTING_PAIRED, [*EXISTING_ROTATING, "data_command"])
 
 
+def test_the_quick_existing_repo_combinations_render_only_pipelines_and_validate(
+    render: Callable[..., Path], subtests: pytest.Subtests
+) -> None:
+    quick = [EXISTING[i] for i in sorted(EXISTING_QUICK)]
+    _each_in_one_batch(render, subtests, quick, _existing_id, _expect_existing)
+
+
 @pytest.mark.parametrize("answers", _params(EXISTING, EXISTING_QUICK, _existing_id))
 def test_existing_repo_combination_renders_only_pipelines_and_validates(
     render: Callable[..., Path], answers: dict[str, object]
@@ -228,7 +265,11 @@ def test_existing_repo_combination_renders_only_pipelines_and_validates(
     project = render(**answers)
     findings = validate_tree(project)
     assert not findings, "\n".join(map(str, findings))
+    _expect_existing(project, answers)
 
+
+def _expect_existing(project: Path, answers: dict[str, object]) -> None:
+    """An existing repository gets only pipelines, running its own commands."""
     github = answers["ci_provider"] in ("github", "both")
     gitlab = answers["ci_provider"] in ("gitlab", "both")
     gate = bool(answers["metrics_file"])

@@ -24,7 +24,7 @@ from mlrig._version import __version__
 from mlrig.answers import default_python
 from mlrig.commands.fleet import fleet_update
 from mlrig.templates import builtin_bundle
-from tests.conftest import locking, make_answers, run_cli
+from tests.conftest import MadeOnce, locking, make_answers, run_cli
 from tests.templaterepo import git, status
 
 OLD = "v0.3.0"
@@ -32,14 +32,13 @@ NEWEST = f"v{__version__}"
 LOCKS = (UV_LOCK, PIP_LOCK, PIP_DEV_LOCK)
 
 
-def _old_project(tmp_path: Path, **given: object) -> Path:
+def _old_project(made_once: MadeOnce, tmp_path: Path, **given: object) -> Path:
     """A committed starter project made from template v0.3.0, which had no lock."""
-    project = tmp_path / "old-model"
-    new(
-        project,
-        answers=make_answers(project_name="old-model", **given),
-        template=builtin_bundle(),
-        ref=OLD,
+    answers = make_answers(project_name="old-model", **given)
+    project = made_once(
+        f"update-lock {sorted(given.items())}",
+        tmp_path / "old-model",
+        lambda dest: new(dest, answers=answers, template=builtin_bundle(), ref=OLD),
     )
     assert not any((project / name).exists() for name in LOCKS)
     return project
@@ -69,9 +68,9 @@ def _stand_in_uv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     [("uv", "uv.lock"), ("pip", "requirements.lock and requirements-dev.lock")],
 )
 def test_without_uv_the_update_succeeds_and_the_warning_names_the_command(
-    tmp_path: Path, package_manager: str, files: str
+    made_once: MadeOnce, tmp_path: Path, package_manager: str, files: str
 ) -> None:
-    project = _old_project(tmp_path, package_manager=package_manager)
+    project = _old_project(made_once, tmp_path, package_manager=package_manager)
     result = run_cli("update", str(project), "--json")
     assert result.exit_code == 0, result.output
     commands = lock_commands(package_manager, default_python(), "sklearn")
@@ -90,14 +89,16 @@ def test_without_uv_the_update_succeeds_and_the_warning_names_the_command(
 
 
 def test_an_existing_repository_gets_no_lock_and_no_warning(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    made_once: MadeOnce, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     log = _stand_in_uv(tmp_path, monkeypatch)
     commands = {
         f"{stage}_command": "true"
         for stage in ("install", "lint", "test", "data", "train", "evaluate")
     }
-    project = _old_project(tmp_path, existing_repo=True, monitoring_schedule="none", **commands)
+    project = _old_project(
+        made_once, tmp_path, existing_repo=True, monitoring_schedule="none", **commands
+    )
     with locking():
         result = run_cli("update", str(project))
     assert result.exit_code == 0, result.output
@@ -111,10 +112,14 @@ def test_an_existing_repository_gets_no_lock_and_no_warning(
     ("package_manager", "written"), [("uv", [UV_LOCK]), ("pip", [PIP_DEV_LOCK, PIP_LOCK])]
 )
 def test_the_lock_is_added_uncommitted_like_the_rest_of_the_update(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, package_manager: str, written: list[str]
+    made_once: MadeOnce,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    package_manager: str,
+    written: list[str],
 ) -> None:
     log = _stand_in_uv(tmp_path, monkeypatch)
-    project = _old_project(tmp_path, package_manager=package_manager)
+    project = _old_project(made_once, tmp_path, package_manager=package_manager)
     with locking():
         preview = run_cli("update", str(project), "--preview")
         assert preview.exit_code == 0, preview.output
@@ -129,10 +134,10 @@ def test_the_lock_is_added_uncommitted_like_the_rest_of_the_update(
 
 
 def test_a_project_that_has_its_lock_keeps_it(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    made_once: MadeOnce, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     log = _stand_in_uv(tmp_path, monkeypatch)
-    project = _old_project(tmp_path)
+    project = _old_project(made_once, tmp_path)
     (project / UV_LOCK).write_text("# the team's own lock\n")
     subprocess.run(["git", "add", UV_LOCK], cwd=project, check=True)
     subprocess.run(["git", "commit", "-qm", "lock"], cwd=project, check=True)
@@ -147,9 +152,9 @@ def test_a_project_that_has_its_lock_keeps_it(
 @pytest.mark.slow
 @pytest.mark.parametrize("package_manager", ["uv", "pip"])
 def test_updated_project_installs_from_the_lock_it_got(
-    tmp_path: Path, package_manager: str
+    made_once: MadeOnce, tmp_path: Path, package_manager: str
 ) -> None:
-    project = _old_project(tmp_path, package_manager=package_manager)
+    project = _old_project(made_once, tmp_path, package_manager=package_manager)
     with locking():
         result = run_cli("update", str(project))
     assert result.exit_code == 0, result.output
@@ -172,13 +177,13 @@ def test_updated_project_installs_from_the_lock_it_got(
 
 
 def test_fleet_update_commits_without_the_lock_and_says_what_to_add(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    made_once: MadeOnce, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # uv offline with an empty cache (the workers inherit the environment): an
     # unreachable index, as the fleet's own uv sees it.
     monkeypatch.setenv("UV_OFFLINE", "1")
     monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "empty-cache"))
-    project = _old_project(tmp_path)
+    project = _old_project(made_once, tmp_path)
     (entry,) = fleet_update([project]).repos
     assert entry.status == "updated", entry.message
     assert "; review and merge it; no lock file: `uv lock` failed (" in entry.message

@@ -93,13 +93,19 @@ def test_a_clean_tree_has_no_findings(tmp_path: Path) -> None:
     assert validate_tree(tmp_path) == []
 
 
-@pytest.mark.parametrize(("path", "content", "tool"), BAD_FILES.values(), ids=BAD_FILES.keys())
-def test_known_bad_file_is_caught(tmp_path: Path, path: str, content: str, tool: str) -> None:
-    target = tmp_path / path
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(content)
-    findings = validate_tree(tmp_path)
-    assert tool in {finding.tool for finding in findings}, findings
+def test_known_bad_file_is_caught(tmp_path: Path, subtests: pytest.Subtests) -> None:
+    """Each bad file in a tree of its own; the trees are validated as one batch."""
+    roots = []
+    for name, (path, content, _) in BAD_FILES.items():
+        target = tmp_path / name / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(content)
+        roots.append(tmp_path / name)
+    for (name, (_, _, tool)), findings in zip(
+        BAD_FILES.items(), validate_trees(roots), strict=True
+    ):
+        with subtests.test(name):
+            assert tool in {finding.tool for finding in findings}, findings
 
 
 def test_answers_are_not_reported_as_leftover_jinja(tmp_path: Path) -> None:
