@@ -36,6 +36,7 @@ __all__ = [
     "copy",
     "is_git",
     "is_trusted",
+    "prepare_render_process",
     "read_template",
     "update",
 ]
@@ -211,6 +212,63 @@ def copy(
             skip_tasks=skip_tasks,
             exclude=NEVER_RENDERED,
         )
+
+
+def prepare_render_process() -> None:
+    """Make this process's renders of one template (:func:`copy`) cheaper, not different.
+
+    For a process that renders the same template, at the same commit, with the same
+    settings, into fresh directories that are not in a git repository, again and
+    again (``mlrig template test``'s render processes); call it once, first:
+
+    - copier builds a new Jinja environment per render and compiles every file and
+      path again: code compiled from the same text with the same settings is the
+      same, so it is kept, keyed by what ``compile`` is given;
+    - copier parses ``copier.yml`` again per render: the same file of the same
+      checkout parses the same, so it is parsed once (each render gets a copy);
+    - copier runs git once per rendered file to carry the executable bit into the
+      destination's git index (``_sync_git_index_executable_bit``, private), a
+      no-op outside a git repository: it is not run.
+    """
+    import copy as copy_module
+
+    import copier._main
+    import copier._template
+    import jinja2
+
+    original_compile: Any = jinja2.Environment.compile
+    compiled: dict[tuple[str, str | None, str | None, bool, bool], Any] = {}
+
+    def compile_once(
+        self: jinja2.Environment,
+        source: Any,
+        name: str | None = None,
+        filename: str | None = None,
+        raw: bool = False,
+        defer_init: bool = False,
+    ) -> Any:
+        if not isinstance(source, str):  # a parsed template: compiled as given
+            return original_compile(self, source, name, filename, raw, defer_init)
+        key = (source, name, filename, raw, defer_init)
+        if key not in compiled:
+            compiled[key] = original_compile(self, source, name, filename, raw, defer_init)
+        return compiled[key]
+
+    original_load: Any = copier._template.load_template_config
+    loaded: dict[tuple[Path, bool], Any] = {}
+
+    def load_once(conf_path: Path, quiet: bool = False) -> Any:
+        key = (Path(conf_path).resolve(), quiet)
+        if key not in loaded:
+            loaded[key] = original_load(conf_path, quiet)
+        return copy_module.deepcopy(loaded[key])
+
+    def no_index_sync(self: Any, dst_relpath: Path, src_mode: int) -> None:
+        """The destination is no git repository: there is no index to sync."""
+
+    jinja2.Environment.compile = compile_once  # type: ignore[method-assign]
+    copier._template.load_template_config = load_once
+    copier._main.Worker._sync_git_index_executable_bit = no_index_sync  # type: ignore[method-assign]
 
 
 def update(project: Path, *, ref: str, data: Mapping[str, object], unsafe: bool, name: str) -> None:
