@@ -11,7 +11,9 @@ here, each where it is used, with the reason:
   the trusted prefixes but does not decide), for :func:`is_trusted`;
 
 and copier's own local-vs-git rule (``get_repo``; ``Template.vcs``), for
-:func:`as_git_source` and :func:`is_git`.
+:func:`as_git_source` and :func:`is_git`. :func:`prepare_render_process` replaces
+three private steps of copier's render with cached or skipped ones, for a process
+that renders one template many times (``mlrig template test``).
 
 copier takes most of a second to import, so it is imported inside the functions:
 ``mlrig --help`` and ``mlrig check`` never pay for it.
@@ -226,6 +228,8 @@ def prepare_render_process() -> None:
       same, so it is kept, keyed by what ``compile`` is given;
     - copier parses ``copier.yml`` again per render: the same file of the same
       checkout parses the same, so it is parsed once (each render gets a copy);
+    - copier runs git three times per render to tell whether the template is a git
+      repository or bundle (``get_repo``): the answer for a source is kept;
     - copier runs git once per rendered file to carry the executable bit into the
       destination's git index (``_sync_git_index_executable_bit``, private), a
       no-op outside a git repository: it is not run.
@@ -234,6 +238,7 @@ def prepare_render_process() -> None:
 
     import copier._main
     import copier._template
+    import copier._vcs
     import jinja2
 
     original_compile: Any = jinja2.Environment.compile
@@ -263,11 +268,20 @@ def prepare_render_process() -> None:
             loaded[key] = original_load(conf_path, quiet)
         return copy_module.deepcopy(loaded[key])
 
+    repos: dict[str, Any] = {}
+    original_get_repo: Any = copier._vcs.get_repo
+
+    def get_repo_once(url: str) -> Any:
+        if url not in repos:
+            repos[url] = original_get_repo(url)
+        return repos[url]
+
     def no_index_sync(self: Any, dst_relpath: Path, src_mode: int) -> None:
         """The destination is no git repository: there is no index to sync."""
 
     jinja2.Environment.compile = compile_once  # type: ignore[method-assign]
     copier._template.load_template_config = load_once
+    copier._template.get_repo = get_repo_once  # type: ignore[attr-defined]
     copier._main.Worker._sync_git_index_executable_bit = no_index_sync  # type: ignore[method-assign]
 
 
