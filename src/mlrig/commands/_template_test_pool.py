@@ -15,7 +15,7 @@ import multiprocessing
 import multiprocessing.util
 import shutil
 import signal
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import (
     FIRST_COMPLETED,
     Future,
@@ -79,7 +79,7 @@ def _pool_process() -> None:
 def plan_all(
     run: Submit,
     worker: Questionnaire,
-    combos: Sequence[dict[str, Any]],
+    combos: Iterable[dict[str, Any]],
     dst: Path,
     *,
     trust: bool,
@@ -87,19 +87,26 @@ def plan_all(
 ) -> list[Planned]:
     """:func:`plan` for each of ``combos``, in order: in the pool, a chunk at a time.
 
-    A trusted template is answered here, by ``worker`` (its extensions are loaded
-    once). Each pool process opens its own questionnaire of ``worker``'s checkout,
-    at its commit, the version every combination renders from, as if rendered into
-    ``dst``; errors are :func:`question_errors`'.
+    Each pool process opens its own questionnaire of ``worker``'s checkout, at its
+    commit, the version every combination renders from, as if rendered into
+    ``dst``; a chunk goes to the pool as soon as ``combos`` (a walk of ``worker``'s
+    questions) has yielded it. A trusted template is answered here, by ``worker``
+    (its extensions are loaded once), after the walk: ``worker`` answers one thing
+    at a time. Errors are :func:`question_errors`'.
     """
-    if trust:
-        with question_errors(label):
-            return [plan(worker, varied) for varied in combos]
-    chunks = [
-        run(_plan_chunk, worker.source, worker.commit, dst, label, combos[at : at + _PLAN_CHUNK])
-        for at in range(0, len(combos), _PLAN_CHUNK)
-    ]
-    return [planned for chunk in chunks for planned in chunk.result()]
+    with question_errors(label):
+        if trust:
+            return [plan(worker, varied) for varied in list(combos)]
+        chunks = []
+        chunk: list[dict[str, Any]] = []
+        for varied in combos:
+            chunk.append(varied)
+            if len(chunk) == _PLAN_CHUNK:
+                chunks.append(run(_plan_chunk, worker.source, worker.commit, dst, label, chunk))
+                chunk = []
+        if chunk:
+            chunks.append(run(_plan_chunk, worker.source, worker.commit, dst, label, chunk))
+        return [planned for future in chunks for planned in future.result()]
 
 
 def _plan_chunk(

@@ -19,7 +19,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from mlrig._copier_questions import question_errors
 from mlrig.commands._template_test_plan import enumerate_answers, load_matrix, open_questionnaire
 from mlrig.commands._template_test_pool import plan_all, pool, render_and_validate
 from mlrig.commands._template_test_result import (
@@ -83,8 +82,7 @@ def template_test(
                 f"matrix file {matrix} names unknown questions: {', '.join(unknown)}; "
                 f"the template asks: {', '.join(worker.names) or 'nothing'}"
             )
-        with question_errors(str(spec)):
-            combos = list(enumerate_answers(worker, wanted, matrix))
+        combos = enumerate_answers(worker, wanted, matrix)
         dst = Path(tmp) / "enumerate" / PROJECT_DIR
         plan = plan_all(run, worker, combos, dst, trust=trust, label=str(spec))
         if all(planned.reason for planned in plan):
