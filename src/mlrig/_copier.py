@@ -12,7 +12,7 @@ here, each where it is used, with the reason:
 
 and copier's own local-vs-git rule (``get_repo``; ``Template.vcs``), for
 :func:`as_git_source` and :func:`is_git`. :func:`prepare_render_process` replaces
-three private steps of copier's render with cached or skipped ones, for a process
+four private steps of copier's render with cached or skipped ones, for a process
 that renders one template many times (``mlrig template test``).
 
 copier takes most of a second to import, so it is imported inside the functions:
@@ -219,9 +219,8 @@ def copy(
 def prepare_render_process() -> None:
     """Make this process's renders of one template (:func:`copy`) cheaper, not different.
 
-    For a process that renders the same template, at the same commit, with the same
-    settings, into fresh directories that are not in a git repository, again and
-    again (``mlrig template test``'s render processes); call it once, first:
+    For a process that renders one template at one commit with the same settings into
+    fresh directories outside any git repository (``mlrig template test``'s), first:
 
     - copier builds a new Jinja environment per render and compiles every file and
       path again: code compiled from the same text with the same settings is the
@@ -230,6 +229,8 @@ def prepare_render_process() -> None:
       checkout parses the same, so it is parsed once (each render gets a copy);
     - copier runs git three times per render to tell whether the template is a git
       repository or bundle (``get_repo``): the answer for a source is kept;
+    - copier works out the answers to record (``_answers_to_remember``, private) per
+      rendered file and path: they are settled before rendering, so once per render;
     - copier runs git once per rendered file to carry the executable bit into the
       destination's git index (``_sync_git_index_executable_bit``, private), a
       no-op outside a git repository: it is not run.
@@ -276,12 +277,23 @@ def prepare_render_process() -> None:
             repos[url] = original_get_repo(url)
         return repos[url]
 
+    original_render_template: Any = copier._main.Worker._render_template
+
+    def render_template(self: Any) -> None:
+        remembered = dict(self._answers_to_remember())
+        self._answers_to_remember = lambda: dict(remembered)
+        try:
+            original_render_template(self)
+        finally:
+            del self._answers_to_remember
+
     def no_index_sync(self: Any, dst_relpath: Path, src_mode: int) -> None:
         """The destination is no git repository: there is no index to sync."""
 
     jinja2.Environment.compile = compile_once  # type: ignore[method-assign]
     copier._template.load_template_config = load_once
     copier._template.get_repo = get_repo_once  # type: ignore[attr-defined]
+    copier._main.Worker._render_template = render_template  # type: ignore[method-assign]
     copier._main.Worker._sync_git_index_executable_bit = no_index_sync  # type: ignore[method-assign]
 
 
