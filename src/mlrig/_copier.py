@@ -1,9 +1,10 @@
 """mlrig's home for copier: rendering, updating, trust, and every copier error they map.
 
 Nothing else in mlrig imports copier but :mod:`mlrig._copier_questions` (copier's
-questionnaire). Rendering and updating go through copier's public API
-(``run_copy``, ``run_update``). Two things copier 9 offers only privately are used
-here, each where it is used, with the reason:
+questionnaire) and :mod:`mlrig._copier_render` (speed for many renders). Rendering
+and updating go through copier's public API (``run_copy``, ``run_update``). Two
+things copier 9 offers only privately are used here, each where it is used, with the
+reason:
 
 - reading a template's ``copier.yml`` as copier reads it (``Template``; copier has
   no public reader), for :func:`read_template`;
@@ -11,9 +12,8 @@ here, each where it is used, with the reason:
   the trusted prefixes but does not decide), for :func:`is_trusted`;
 
 and copier's own local-vs-git rule (``get_repo``; ``Template.vcs``), for
-:func:`as_git_source` and :func:`is_git`. :func:`prepare_render_process` replaces
-four private steps of copier's render with cached or skipped ones, for a process
-that renders one template many times (``mlrig template test``).
+:func:`as_git_source` and :func:`is_git`. :mod:`mlrig._copier_render` makes a
+process that renders one template many times (``mlrig template test``) faster.
 
 copier takes most of a second to import, so it is imported inside the functions:
 ``mlrig --help`` and ``mlrig check`` never pay for it.
@@ -38,7 +38,6 @@ __all__ = [
     "copy",
     "is_git",
     "is_trusted",
-    "prepare_render_process",
     "read_template",
     "update",
 ]
@@ -214,87 +213,6 @@ def copy(
             skip_tasks=skip_tasks,
             exclude=NEVER_RENDERED,
         )
-
-
-def prepare_render_process() -> None:
-    """Make this process's renders of one template (:func:`copy`) cheaper, not different.
-
-    For a process that renders one template at one commit with the same settings into
-    fresh directories outside any git repository (``mlrig template test``'s), first:
-
-    - copier builds a new Jinja environment per render and compiles every file and
-      path again: code compiled from the same text with the same settings is the
-      same, so it is kept, keyed by what ``compile`` is given;
-    - copier parses ``copier.yml`` again per render: the same file of the same
-      checkout parses the same, so it is parsed once (each render gets a copy);
-    - copier runs git three times per render to tell whether the template is a git
-      repository or bundle (``get_repo``): the answer for a source is kept;
-    - copier works out the answers to record (``_answers_to_remember``, private) per
-      rendered file and path: they are settled before rendering, so once per render;
-    - copier runs git once per rendered file to carry the executable bit into the
-      destination's git index (``_sync_git_index_executable_bit``, private), a
-      no-op outside a git repository: it is not run.
-    """
-    import copy as copy_module
-
-    import copier._main
-    import copier._template
-    import copier._vcs
-    import jinja2
-
-    original_compile: Any = jinja2.Environment.compile
-    compiled: dict[tuple[str, str | None, str | None, bool, bool], Any] = {}
-
-    def compile_once(
-        self: jinja2.Environment,
-        source: Any,
-        name: str | None = None,
-        filename: str | None = None,
-        raw: bool = False,
-        defer_init: bool = False,
-    ) -> Any:
-        if not isinstance(source, str):  # a parsed template: compiled as given
-            return original_compile(self, source, name, filename, raw, defer_init)
-        key = (source, name, filename, raw, defer_init)
-        if key not in compiled:
-            compiled[key] = original_compile(self, source, name, filename, raw, defer_init)
-        return compiled[key]
-
-    original_load: Any = copier._template.load_template_config
-    loaded: dict[tuple[Path, bool], Any] = {}
-
-    def load_once(conf_path: Path, quiet: bool = False) -> Any:
-        key = (Path(conf_path).resolve(), quiet)
-        if key not in loaded:
-            loaded[key] = original_load(conf_path, quiet)
-        return copy_module.deepcopy(loaded[key])
-
-    repos: dict[str, Any] = {}
-    original_get_repo: Any = copier._vcs.get_repo
-
-    def get_repo_once(url: str) -> Any:
-        if url not in repos:
-            repos[url] = original_get_repo(url)
-        return repos[url]
-
-    original_render_template: Any = copier._main.Worker._render_template
-
-    def render_template(self: Any) -> None:
-        remembered = dict(self._answers_to_remember())
-        self._answers_to_remember = lambda: dict(remembered)
-        try:
-            original_render_template(self)
-        finally:
-            del self._answers_to_remember
-
-    def no_index_sync(self: Any, dst_relpath: Path, src_mode: int) -> None:
-        """The destination is no git repository: there is no index to sync."""
-
-    jinja2.Environment.compile = compile_once  # type: ignore[method-assign]
-    copier._template.load_template_config = load_once
-    copier._template.get_repo = get_repo_once  # type: ignore[attr-defined]
-    copier._main.Worker._render_template = render_template  # type: ignore[method-assign]
-    copier._main.Worker._sync_git_index_executable_bit = no_index_sync  # type: ignore[method-assign]
 
 
 def update(project: Path, *, ref: str, data: Mapping[str, object], unsafe: bool, name: str) -> None:

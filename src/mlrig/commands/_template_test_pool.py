@@ -27,7 +27,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
-from mlrig import _copier
+from mlrig import _copier, _copier_render
 from mlrig._copier_questions import Questionnaire, question_errors, questionnaire
 from mlrig.commands._template_test_plan import plan
 from mlrig.commands._template_test_result import (
@@ -73,7 +73,7 @@ def pool(jobs: int, trust: bool) -> Iterator[Submit]:
 def _pool_process() -> None:
     """Set up a pool process: Ctrl-C is the parent's to handle; renders are prepared."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _copier.prepare_render_process()
+    _copier_render.prepare_render_process()
 
 
 def plan_all(
