@@ -16,7 +16,7 @@ from mlrig.templates import builtin_data, builtin_template
 
 # Answer sets that reach most of the template's conditions between them, rendered
 # one after the other in one process, as template test's processes do.
-ANSWERS = [
+ANSWERS: list[dict[str, object]] = [
     {},
     {"ci_provider": "gitlab", "docker": False, "framework": "pytorch", "data_versioning": "dvc"},
     {"ci_provider": "both", "package_manager": "pip", "monitoring_schedule": "none"},
@@ -46,7 +46,9 @@ def test_prepared_process_renders_what_plain_copier_renders(tmp_path: Path) -> N
             _copier.copy(source, out / str(index), data=data, ref=None, template="t")
         """
     )
-    data = [{**builtin_data(), "project_name": "demo", **a} for a in ANSWERS]
+    data: list[dict[str, object]] = [
+        {**builtin_data(), "project_name": "demo", **a} for a in ANSWERS
+    ]
     prepared = tmp_path / "prepared"
     subprocess.run(
         [sys.executable, "-c", script, str(source), str(prepared), json.dumps(data)], check=True

@@ -12,7 +12,6 @@ findings :func:`validate_tree` would give it alone.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -21,16 +20,16 @@ import subprocess
 import sys
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from mlrig._record import ANSWERS_FILE
+from mlrig._validate_batch import Batch, strip_prefix
 from mlrig._validators import (
     GITLAB,
     WORKFLOW,
     YAMLLINT_CONFIG,
     Check,
-    Spec,
     hadolint_argv,
     specs,
     zizmor_argv,
@@ -55,8 +54,6 @@ __all__ = [
 # A Jinja tag or expression that survived rendering; GitHub's ${{ }} is not one.
 _LEFTOVER_JINJA = re.compile(r"\{%-?\s|\s-?%\}|(?<![$\w{])\{\{-?\s*[A-Za-z_]")
 _POSITION = re.compile(r":\d+(?::\d+)?:")
-# Where a relative path starts in a message: not inside a word or path, or after "://".
-_PATH_START = r"(?:(?<=://)|(?<![\w./-]))"
 _SKIP_DIRS = {".git", ".venv", "node_modules", "__pycache__"}
 
 
@@ -118,13 +115,13 @@ def validate_trees(
         return [
             validate_tree(root, answers=texts) for root, texts in zip(roots, given, strict=True)
         ]
-    batches: dict[tuple[str, str], _Batch] = {}
+    batches: dict[tuple[str, str], Batch] = {}
     tools: list[list[str]] = []
     for index, (root, names, prefix) in enumerate(zip(roots, files, prefixes, strict=True)):
         tree_specs = specs(root, names, prefix)
         tools.append([spec.tool for spec in tree_specs])
         for spec in tree_specs:
-            batch = batches.setdefault((spec.tool, spec.group), _Batch(spec, known))
+            batch = batches.setdefault((spec.tool, spec.group), Batch(spec, known))
             batch.add(index, root, prefix, spec)
     to_run = [batch for batch in batches.values() if batch.paths]
     running = dict(
@@ -135,7 +132,7 @@ def validate_trees(
         )
     )
     reported: list[dict[str, list[str]]] = [{} for _ in roots]
-    reruns: list[tuple[int, _Batch]] = []
+    reruns: list[tuple[int, Batch]] = []
     for batch in batches.values():
         started = running.get(id(batch))
         messages = [f.message for f in collect_checks([started])] if started else []
@@ -148,7 +145,7 @@ def validate_trees(
     alone = [batch.specs[index].check(prefixes[index]) for index, batch in reruns]
     again = start_checks(cwd, alone, require=True)
     for (index, batch), started in zip(reruns, again, strict=True):
-        messages = [_strip(f.message, prefixes[index]) for f in collect_checks([started])]
+        messages = [strip_prefix(f.message, prefixes[index]) for f in collect_checks([started])]
         reported[index][batch.spec.tool] = batch.spec.own(messages)
     for index, tree_tools in enumerate(tools):
         findings[index].extend(
@@ -314,88 +311,6 @@ def _files(root: Path) -> list[str]:
         rel = Path(dirpath).relative_to(root)
         found.extend((rel / name).as_posix() for name in filenames)
     return found
-
-
-@dataclass
-class _Batch:
-    """One validator's run over the files of many trees; its report split back by path."""
-
-    spec: Spec
-    #: Results of files checked in earlier batches (see :func:`validate_trees`).
-    known: dict[object, list[str]] | None
-    #: Each argv path, with its file's key (its tree and path, or its path and
-    #: content) and the prefix of the tree it was taken from.
-    paths: dict[str, tuple[object, str]] = field(default_factory=dict)
-    specs: dict[int, Spec] = field(default_factory=dict)
-    #: Each tree's file keys, in the order of its targets.
-    keys: dict[int, list[object]] = field(default_factory=dict)
-
-    def add(self, index: int, root: Path, prefix: str, spec: Spec) -> None:
-        self.specs[index] = spec
-        self.keys[index] = []
-        checked = {key for key, _ in self.paths.values()}
-        for target in spec.targets:
-            key: object = (index, target)
-            if spec.dedupe:
-                digest = hashlib.sha256((root / target).read_bytes()).hexdigest()
-                key = (spec.tool, spec.group, target, digest)
-            self.keys[index].append(key)
-            if key not in checked and not (self.remembers and key in self.known_results):
-                self.paths[prefix + target] = (key, prefix)
-                checked.add(key)
-
-    @property
-    def remembers(self) -> bool:
-        # Only a report that is whole whatever the exit code can stand for later runs.
-        return self.known is not None and self.spec.dedupe and self.spec.fails is not None
-
-    @property
-    def known_results(self) -> dict[object, list[str]]:
-        return self.known if self.known is not None else {}
-
-    def check(self) -> Check:
-        return Check(self.spec.tool, [*self.spec.head, *self.paths], self.spec.parse)
-
-    def split(self, messages: list[str], prefixes: Sequence[str]) -> dict[int, list[str] | None]:
-        """Each tree's messages, as its own run would report them; ``None``: run it alone."""
-        trees = sorted(self.specs)
-        results: dict[object, list[str]] = {key: [] for key, _ in self.paths.values()}
-        pattern = _path_pattern(self.paths)
-        for message in messages:
-            match = pattern.search(message) if self.paths else None
-            if match is None:
-                # Not about one file (the tool failed as a whole).
-                if len(trees) == 1 and len(self.paths) == len(self.keys[trees[0]]):
-                    # The batch was this tree's own run.
-                    own = [_strip(m, prefixes[trees[0]]) for m in messages]
-                    return {trees[0]: self.spec.own(own)}
-                return dict.fromkeys(trees)
-            key, prefix = self.paths[match.group("path")]
-            results[key].append(_strip(message, prefix))
-        if self.remembers:
-            self.known_results.update(results)
-            results = self.known_results
-        split: dict[int, list[str] | None] = {}
-        for index in trees:
-            tree_messages = [m for key in self.keys[index] for m in results[key]]
-            if tree_messages and self.spec.fails is None:
-                split[index] = None
-            else:
-                split[index] = self.spec.own(tree_messages)
-        return split
-
-
-def _path_pattern(paths: Iterable[str]) -> re.Pattern[str]:
-    """Matches the first of ``paths`` named in a message, as a whole path."""
-    names = "|".join(re.escape(p) for p in sorted(paths, key=len, reverse=True))
-    return re.compile(rf"{_PATH_START}(?P<path>{names})(?![\w.-])")
-
-
-def _strip(message: str, prefix: str) -> str:
-    """``message`` with the tree's ``prefix`` taken off the paths it names."""
-    if not prefix:
-        return message
-    return re.sub(rf"{_PATH_START}{re.escape(prefix)}", "", message)
 
 
 def _leftover_jinja(root: Path, files: Sequence[str], user_text: Sequence[str]) -> list[str]:
