@@ -108,6 +108,11 @@ class Questionnaire:
         """The commit of the checkout; ``None`` for a plain directory."""
         return self._worker.template.commit_hash
 
+    @property
+    def dst(self) -> Path:
+        """The folder it answers as if rendering into (a default may derive from it)."""
+        return Path(self._worker.dst_path)
+
     def question(self, name: str, answers: Mapping[str, object]) -> QuestionView:
         """Question ``name`` in the context of ``answers`` (the earlier ones)."""
         from copier._user_data import AnswersMap, Question

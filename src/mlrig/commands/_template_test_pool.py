@@ -11,6 +11,7 @@ identical files are checked once) while the next ones render.
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import multiprocessing.util
 import shutil
@@ -80,7 +81,6 @@ def plan_all(
     run: Submit,
     worker: Questionnaire,
     combos: Iterable[dict[str, Any]],
-    dst: Path,
     *,
     trust: bool,
     label: str,
@@ -89,24 +89,26 @@ def plan_all(
 
     Each pool process opens its own questionnaire of ``worker``'s checkout, at its
     commit, the version every combination renders from, as if rendered into
-    ``dst``; a chunk goes to the pool as soon as ``combos`` (a walk of ``worker``'s
-    questions) has yielded it. A trusted template is answered here, by ``worker``
-    (its extensions are loaded once), after the walk: ``worker`` answers one thing
-    at a time. Errors are :func:`question_errors`'.
+    ``worker``'s folder; a chunk goes to the pool as soon as ``combos`` (a walk of
+    ``worker``'s questions) has yielded it. A trusted template is answered here, by
+    ``worker`` (its extensions are loaded once), after the walk: ``worker`` answers
+    one thing at a time. Errors are :func:`question_errors`'.
     """
     with question_errors(label):
         if trust:
             return [plan(worker, varied) for varied in list(combos)]
-        chunks = []
-        chunk: list[dict[str, Any]] = []
-        for varied in combos:
-            chunk.append(varied)
-            if len(chunk) == _PLAN_CHUNK:
-                chunks.append(run(_plan_chunk, worker.source, worker.commit, dst, label, chunk))
-                chunk = []
-        if chunk:
-            chunks.append(run(_plan_chunk, worker.source, worker.commit, dst, label, chunk))
+        chunks = [
+            run(_plan_chunk, worker.source, worker.commit, worker.dst, label, chunk)
+            for chunk in _chunked(combos, _PLAN_CHUNK)
+        ]
         return [planned for future in chunks for planned in future.result()]
+
+
+def _chunked(items: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    """``items`` in lists of ``size`` (the last may be shorter), as they come."""
+    iterator = iter(items)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
 
 
 def _plan_chunk(

@@ -83,8 +83,7 @@ def template_test(
                 f"the template asks: {', '.join(worker.names) or 'nothing'}"
             )
         combos = enumerate_answers(worker, wanted, matrix)
-        dst = Path(tmp) / "enumerate" / PROJECT_DIR
-        plan = plan_all(run, worker, combos, dst, trust=trust, label=str(spec))
+        plan = plan_all(run, worker, combos, trust=trust, label=str(spec))
         if all(planned.reason for planned in plan):
             raise InvalidInputError(
                 f"the template's validators reject all {len(plan)} answer combinations; "
