@@ -6,6 +6,8 @@ import fcntl
 import os
 import pickle
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -74,41 +76,6 @@ def make_answers(**given: object) -> Answers:
     return resolve_answers(given, project_default="demo-model", use_defaults=True)
 
 
-@pytest.fixture(scope="session")
-def _rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Path]]:
-    """Where :func:`render` keeps the projects it rendered, by template and answers."""
-    return tmp_path_factory.mktemp("rendered"), {}
-
-
-@pytest.fixture
-def render(tmp_path: Path, _rendered: tuple[Path, dict[str, Path]]) -> Callable[..., Path]:
-    """Render the built-in template's source with the given answers (no git); return the project.
-
-    Rendering is deterministic, so each template and answers is rendered once per
-    worker; every call gets its own copy of that tree.
-    """
-    root, made = _rendered
-    count = 0
-
-    def _render(**given: object) -> Path:
-        nonlocal count
-        count += 1
-        key = f"{builtin_template()} {make_answers(**given)!r}"
-        if key not in made:
-            made[key] = render_to(root / str(len(made)) / "demo-model", **given)
-        dest = tmp_path / f"render-{count}" / "demo-model"
-        shutil.copytree(made[key], dest, symlinks=True)
-        return dest
-
-    return _render
-
-
-def render_to(dest: Path, **given: object) -> Path:
-    """Render the built-in template's source into ``dest`` with the given answers (no git)."""
-    new(dest, answers=make_answers(**given), template=builtin_template(), git=False)
-    return dest
-
-
 #: ``made_once(key, dest, make)`` (the fixture below).
 MadeOnce = Callable[[str, Path, Callable[[Path], object]], Path]
 
@@ -116,7 +83,7 @@ MadeOnce = Callable[[str, Path, Callable[[Path], object]], Path]
 @pytest.fixture(scope="session")
 def made_once(
     tmp_path_factory: pytest.TempPathFactory,
-) -> Callable[[str, Path, Callable[[Path], object]], Path]:
+) -> MadeOnce:
     """``made_once(key, dest, make)``: a copy at ``dest`` of what ``make(path)`` made.
 
     ``make`` runs once per ``key`` in the session (per worker), in a folder named like
@@ -134,6 +101,52 @@ def made_once(
         return dest
 
     return _made_once
+
+
+@pytest.fixture
+def render(tmp_path: Path, made_once: MadeOnce) -> Callable[..., Path]:
+    """Render the built-in template's source with the given answers (no git); return the project.
+
+    Rendering is deterministic, so each template and answers is rendered once per
+    worker (:func:`made_once`); every call gets its own copy of that tree.
+    """
+    count = 0
+
+    def _render(**given: object) -> Path:
+        nonlocal count
+        count += 1
+        key = f"render {builtin_template()} {make_answers(**given)!r}"
+        dest = tmp_path / f"render-{count}" / "demo-model"
+        return made_once(key, dest, lambda folder: render_to(folder, **given))
+
+    return _render
+
+
+def render_to(dest: Path, **given: object) -> Path:
+    """Render the built-in template's source into ``dest`` with the given answers (no git)."""
+    new(dest, answers=make_answers(**given), template=builtin_template(), git=False)
+    return dest
+
+
+def trained_project(made_once: MadeOnce, dest: Path, **given: object) -> Path:
+    """A copy at ``dest`` of a project rendered with ``given`` and trained as its train job
+    does (``artifacts/`` holds what CI publishes); rendered and trained once per answers."""
+
+    def make(project: Path) -> None:
+        render_to(project, **given)
+        train = ["demo_model.train", "--data", "data/train.csv", "--out", "artifacts"]
+        done = subprocess.run(
+            [sys.executable, "-m", *train],
+            cwd=project,
+            env={**os.environ, "PYTHONPATH": str(project / "src")},
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr
+
+    return made_once(f"trained {make_answers(**given)!r}", dest, make)
 
 
 T = TypeVar("T")

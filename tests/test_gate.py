@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import MadeOnce, render_to
+from tests.conftest import MadeOnce, trained_project
 from tests.fakegitlab import MR_IID, PROJECT_ID, TARGET_BRANCH, fake_gitlab
 
 PACKAGE = "demo_model"
@@ -51,13 +51,7 @@ def trained(made_once: MadeOnce, tmp_path: Path) -> Path:
 
     Each test gets its own copy of a project rendered and trained once.
     """
-
-    def make(project: Path) -> None:
-        render_to(project, ci_provider="both", framework="none")
-        result = run_module(project, "train", "--data", "data/train.csv", "--out", "artifacts")
-        assert result.returncode == 0, result.stderr
-
-    return made_once("gate-trained", tmp_path / "demo-model", make)
+    return trained_project(made_once, tmp_path / "demo-model", ci_provider="both", framework="none")
 
 
 def edit_json(path: Path, **changes: float) -> dict[str, Any]:

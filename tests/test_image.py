@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from mlrig import builtin_template, new
-from tests.conftest import MadeOnce, locking, make_answers, render_to
+from tests.conftest import MadeOnce, locking, make_answers, trained_project
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -229,26 +229,13 @@ def trained(made_once: MadeOnce, tmp_path: Path) -> Path:
 
     Each test gets its own copy of a project rendered and trained once.
     """
-
-    def make(project: Path) -> None:
-        render_to(project, ci_provider="both", framework="none", python_version=PYTHON)
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "demo_model.train",
-                "--data",
-                "data/train.csv",
-                "--out",
-                "artifacts",
-            ],
-            cwd=project,
-            env={**os.environ, "PYTHONPATH": str(project / "src")},
-            check=True,
-            capture_output=True,
-        )
-
-    return made_once("image-trained", tmp_path / "demo-model", make)
+    return trained_project(
+        made_once,
+        tmp_path / "demo-model",
+        ci_provider="both",
+        framework="none",
+        python_version=PYTHON,
+    )
 
 
 @pytest.mark.parametrize("provider", ["github", "gitlab"])

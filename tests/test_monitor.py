@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import MadeOnce, render_to
+from tests.conftest import MadeOnce, trained_project
 
 REHEARSAL = "rehearsal: no data source configured (set MONITOR_DATA_URL)"
 PACKAGE = "demo_model"
@@ -60,15 +60,7 @@ def trained(made_once: MadeOnce, tmp_path: Path) -> Path:
 
     Each test gets its own copy of a project rendered and trained once.
     """
-
-    def make(project: Path) -> None:
-        render_to(project, framework="none", ci_provider="both")
-        done = python(
-            project, "-m", f"{PACKAGE}.train", "--data", "data/train.csv", "--out", "artifacts"
-        )
-        assert done.returncode == 0, done.stderr
-
-    return made_once("monitor-trained", tmp_path / "demo-model", make)
+    return trained_project(made_once, tmp_path / "demo-model", ci_provider="both", framework="none")
 
 
 def monitor(project: Path, source: str | None) -> subprocess.CompletedProcess[str]:

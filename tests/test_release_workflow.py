@@ -63,34 +63,33 @@ def test_every_action_is_pinned_by_commit_with_its_version() -> None:
         assert _PIN.match(ref), ref
 
 
-#: Known-bad copies of the workflow: (text replaced, its replacement, the finding).
-BAD_COPIES: list[tuple[str, str, str]] = [
+#: Known-bad copies of the workflow, by name: (text replaced, its replacement, the finding).
+BAD_COPIES: dict[str, tuple[str, str, str]] = {
     # A moving ref instead of a commit.
-    (
+    "unpinned": (
         "pypa/gh-action-pypi-publish@81e9d935c883d0b210363ab89cf05f3894778450 # v1.8.14",
         "pypa/gh-action-pypi-publish@release/v1",
         "unpinned-uses",
     ),
     # Every job may mint a token.
-    (
+    "workflow-id-token": (
         "permissions: {}\n\n# A tag",
         "permissions:\n  id-token: write # to publish\n\n# A tag",
         "id-token: write is overly broad at the workflow level",
     ),
     # The tag name pasted into the shell.
-    (
+    "injection": (
         'if [ "v$version" != "$GITHUB_REF_NAME" ]',
         'if [ "v$version" != "${{ github.ref_name }}" ]',
         "template-injection",
     ),
     # A job without a timeout.
-    (
+    "no-timeout": (
         "    timeout-minutes: 10\n    permissions: {}\n",
         "    permissions: {}\n",
         "'timeout-minutes' is a required property",
     ),
-]
-BAD_IDS = ["unpinned", "workflow-id-token", "injection", "no-timeout"]
+}
 
 
 def test_the_workflow_passes_every_validator_and_each_known_bad_copy_is_caught(
@@ -98,12 +97,12 @@ def test_the_workflow_passes_every_validator_and_each_known_bad_copy_is_caught(
 ) -> None:
     text = RELEASE.read_text(encoding="utf-8")
     roots = [_tree(tmp_path / "release", text)]
-    for name, (old, new, _) in zip(BAD_IDS, BAD_COPIES, strict=True):
+    for name, (old, new, _) in BAD_COPIES.items():
         assert old in text, name
         roots.append(_tree(tmp_path / name, text.replace(old, new)))
     clean, *bad = validate_trees(roots)
     with subtests.test("release.yml"):
         assert not clean, "\n".join(map(str, clean))
-    for name, (_, _, finding), findings in zip(BAD_IDS, BAD_COPIES, bad, strict=True):
+    for (name, (_, _, finding)), findings in zip(BAD_COPIES.items(), bad, strict=True):
         with subtests.test(name):
             assert any(finding in str(f) for f in findings), "\n".join(map(str, findings))
